@@ -1,0 +1,81 @@
+// swift-tools-version:6.1
+// Chorus: a multimodal embedding daemon. Module map and data flow: README.md ("Architecture").
+import PackageDescription
+
+let package = Package(
+  name: "Chorus",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "chorusd", targets: ["chorusd"]),
+    .executable(name: "chorus", targets: ["chorus"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+    .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+    .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
+  ],
+  targets: [
+    // Generated from Protos/ by scripts/generate-protos; nothing hand-written.
+    .target(
+      name: "ChorusAPI",
+      dependencies: [
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ]
+    ),
+    // Facts of an installation shared by daemon and client: version, default socket and data paths.
+    .target(name: "ChorusEnvironment"),
+    // Spaces and the embed pipeline (encoders arrive with the engine issue).
+    .target(
+      name: "Engine",
+      dependencies: [.product(name: "Logging", package: "swift-log")]
+    ),
+    // gRPC services: validation, API <-> engine mapping, status codes.
+    .target(
+      name: "Server",
+      dependencies: [
+        "ChorusAPI", "Engine", "ChorusEnvironment",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
+    // The daemon as a library: settings, config file, listening socket, systemd integration, lifecycle.
+    .target(
+      name: "Daemon",
+      dependencies: [
+        "Server", "Engine", "ChorusEnvironment",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "TOMLKit", package: "TOMLKit"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(name: "chorusd", dependencies: ["Daemon"]),
+    .executableTarget(
+      name: "chorus",
+      dependencies: [
+        "ChorusAPI", "ChorusEnvironment",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
+    .testTarget(
+      name: "IntegrationTests",
+      dependencies: [
+        "ChorusAPI",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      ]
+    ),
+  ]
+)

@@ -1,0 +1,136 @@
+import Foundation
+import TOMLKit
+
+/// A config file problem, always naming the file, and the line and key where there is one.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+  public var file: String
+  public var line: Int?
+  public var key: String?
+  public var problem: String
+
+  public var description: String {
+    var place = "config file \(file)"
+    if let line { place += ", line \(line)" }
+    if let key { place += ", key '\(key)'" }
+    return "\(place): \(problem)"
+  }
+}
+
+/// Reads chorusd's TOML config file. Its keys are the flags' names with '_' for '-':
+///
+///     socket = "/run/chorus/chorus.sock"
+///     socket_mode = "0660"
+///     data_dir = "/var/lib/chorus"
+///     log_level = "info"
+///     max_request_bytes = 67108864
+///     shutdown_grace_seconds = 10
+///     [models]
+///     clip = "/srv/models/clip-vit-base-patch32"
+///
+/// Unknown keys are errors: a misspelt setting silently ignored is worse than a refusal to start.
+public enum ConfigFile {
+  public static func load(path: String) throws(ConfigError) -> PartialSettings {
+    let text: String
+    do {
+      text = try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+      throw ConfigError(file: path, problem: "cannot read it (\(StartupError.reason(error)))")
+    }
+    return try parse(text, path: path)
+  }
+
+  public static func parse(_ text: String, path: String) throws(ConfigError) -> PartialSettings {
+    let table: TOMLTable
+    do {
+      table = try TOMLTable(string: text)
+    } catch let error as TOMLParseError {
+      throw ConfigError(file: path, line: error.source.begin.line, problem: "not valid TOML: \(error.description)")
+    } catch {
+      throw ConfigError(file: path, problem: "not valid TOML: \(error)")
+    }
+    let lines = KeyLines(text)
+    func fail(_ key: String, in section: String? = nil, _ problem: String) -> ConfigError {
+      let shown = section.map { "\($0).\(key)" } ?? key
+      return ConfigError(file: path, line: lines.line(of: key, in: section), key: shown, problem: problem)
+    }
+
+    var settings = PartialSettings()
+    for key in table.keys {
+      let value = table[key]!.tomlValue
+      switch key {
+      case "socket":
+        settings.socketPath = try require(nonEmptyString(value), fail(key, "expected a non-empty path string"))
+      case "data_dir":
+        settings.dataDirectory = try require(nonEmptyString(value), fail(key, "expected a non-empty path string"))
+      case "socket_mode":
+        let mode = value.string.flatMap(SettingValue.socketMode) ?? value.int.flatMap { $0 >= 0 && $0 <= 0o777 ? UInt16($0) : nil }
+        settings.socketMode = try require(mode, fail(key, "expected an octal mode such as \"0660\" or 0o660"))
+      case "log_level":
+        settings.logLevel = try require(
+          value.string.flatMap(SettingValue.logLevel),
+          fail(key, "expected one of trace, debug, info, notice, warning, error, critical"))
+      case "max_request_bytes":
+        guard let bytes = value.int, bytes >= 1024, bytes <= Int(Int32.max) else {
+          throw fail(key, "expected a whole number of bytes from 1024 to \(Int32.max)")
+        }
+        settings.maxRequestBytes = bytes
+      case "shutdown_grace_seconds":
+        guard let seconds = value.double ?? value.int.map(Double.init), seconds >= 0, seconds <= 3600 else {
+          throw fail(key, "expected a number of seconds from 0 to 3600")
+        }
+        settings.shutdownGraceSeconds = seconds
+      case "models":
+        guard let models = value.table else { throw fail(key, "expected a table: [models] with name = \"directory\" lines") }
+        for name in models.keys {
+          guard SettingValue.isSpaceName(name) else {
+            throw fail(name, in: "models", "a space name takes letters, digits, '-', '_' and '.' (at most 64)")
+          }
+          guard let directory = nonEmptyString(models[name]!.tomlValue) else {
+            throw fail(name, in: "models", "expected a model directory path string")
+          }
+          settings.models[name] = directory
+        }
+      default:
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, [models]")
+      }
+    }
+    return settings
+  }
+
+  private static func require<T>(_ value: T?, _ error: @autoclosure () -> ConfigError) throws(ConfigError) -> T {
+    guard let value else { throw error() }
+    return value
+  }
+
+  private static func nonEmptyString(_ value: TOMLValue) -> String? {
+    guard let string = value.string, !string.isEmpty else { return nil }
+    return string
+  }
+}
+
+/// Finds the line a key stands on, for error messages (TOMLKit reports positions only for syntax errors).
+struct KeyLines {
+  private let lines: [Substring]
+
+  init(_ text: String) {
+    lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+  }
+
+  /// 1-based line of `key = …` inside `[section]` (top level when nil), or of `[key]` itself.
+  func line(of key: String, in section: String?) -> Int? {
+    var current: String? = nil
+    for (index, raw) in lines.enumerated() {
+      let line = raw.trimmingCharacters(in: .whitespaces)
+      if line.hasPrefix("[") {
+        let name = line.trimmingCharacters(in: CharacterSet(charactersIn: "[] \t"))
+        if section == nil && name == key { return index + 1 }
+        current = name
+        continue
+      }
+      guard current == section, let equals = line.firstIndex(of: "=") else { continue }
+      let name = line[..<equals].trimmingCharacters(in: CharacterSet(charactersIn: " \t\"'"))
+      if name == key { return index + 1 }
+    }
+    return nil
+  }
+}

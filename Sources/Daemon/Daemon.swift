@@ -1,0 +1,108 @@
+import Engine
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Server
+import ServiceLifecycle
+
+/// The running daemon: prepares the data dir, builds the engine, takes the socket, serves until SIGTERM/SIGINT.
+public struct Daemon {
+  let settings: Settings
+  let environment: [String: String]
+  let logger: Logger
+
+  public init(settings: Settings, environment: [String: String], logger: Logger) {
+    self.settings = settings
+    self.environment = environment
+    self.logger = logger
+  }
+
+  public func run() async throws {
+    let startedAt = Date()
+    try DataDirectory.prepare(settings.dataDirectory)
+    let engine = try Engine(models: settings.models, logger: logger)
+
+    let listener = try ListeningSocket.fromSystemd(environment: environment)
+      ?? ListeningSocket.bind(path: settings.socketPath, mode: settings.socketMode)
+    defer { listener.cleanUp() }
+
+    let transport = HTTP2ServerTransport.Posix(
+      listeningSocketDescriptor: Int(listener.descriptor),
+      transportSecurity: .plaintext,
+      config: .defaults { $0.rpc.maxRequestPayloadSize = settings.maxRequestBytes }
+    )
+    let health = HealthState()
+    let facts = DaemonFacts(
+      startedAt: startedAt, socket: listener.displayName, dataDirectory: settings.dataDirectory,
+      maxRequestBytes: settings.maxRequestBytes)
+    let server = GRPCServer(
+      transport: transport,
+      services: [
+        EmbeddingService(engine: engine),
+        CollectionService(),
+        SystemService(facts: facts, engine: engine),
+        HealthService(state: health, services: ServiceNames.all),
+      ]
+    )
+
+    let notifier = SystemdNotifier(environment: environment)
+    var services: [any Service] = [
+      ServingService(server: server, transport: transport, health: health, notifier: notifier, socketName: listener.displayName, logger: logger)
+    ]
+    if let interval = notifier.watchdogInterval {
+      services.append(WatchdogService(notifier: notifier, interval: interval))
+    }
+    var configuration = ServiceGroupConfiguration(
+      services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(settings.shutdownGraceSeconds * 1000))
+    configuration.maximumCancellationDuration = .seconds(5)
+    try await ServiceGroup(configuration: configuration).run()
+    logger.info("chorusd stopped")
+  }
+}
+
+/// The gRPC server as a lifecycle service: ready once listening, graceful on shutdown.
+struct ServingService: Service {
+  let server: GRPCServer<HTTP2ServerTransport.Posix>
+  let transport: HTTP2ServerTransport.Posix
+  let health: HealthState
+  let notifier: SystemdNotifier
+  let socketName: String
+  let logger: Logger
+
+  func run() async throws {
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        group.addTask { try await server.serve() }
+        group.addTask {
+          _ = try await transport.listeningAddress
+          health.set(.serving)
+          notifier.ready(status: "serving on \(socketName)")
+          logger.info("chorusd serving", metadata: ["socket": "\(socketName)", "pid": "\(getpid())"])
+        }
+      }
+    } onGracefulShutdown: {
+      logger.info("shutting down: no new calls, waiting for in-flight ones")
+      health.set(.notServing)
+      health.finishWatchers()
+      notifier.stopping()
+      server.beginGracefulShutdown()
+    }
+  }
+}
+
+/// Pings systemd's watchdog at half its timeout while the daemon runs.
+struct WatchdogService: Service {
+  let notifier: SystemdNotifier
+  let interval: Duration
+
+  func run() async throws {
+    try? await cancelWhenGracefulShutdown {
+      while true {
+        notifier.watchdog()
+        try await Task.sleep(for: interval)
+      }
+    }
+  }
+}

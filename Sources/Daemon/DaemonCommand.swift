@@ -1,0 +1,109 @@
+import ArgumentParser
+import ChorusEnvironment
+import Foundation
+import Logging
+
+/// `chorusd`: flags, config file and logging set-up; the work is done by `Daemon`.
+public struct DaemonCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "chorusd",
+    abstract: "Chorus: multimodal embeddings and cross-modal search over gRPC on a Unix socket.",
+    discussion: """
+      Settings come from flags, then the TOML file given by --config (or $CHORUSD_CONFIG), then defaults. \
+      Under systemd the socket defaults to $RUNTIME_DIRECTORY/chorus.sock and the data to $STATE_DIRECTORY; \
+      otherwise to $XDG_RUNTIME_DIR/chorus/chorus.sock and ~/.local/share/chorus.
+      """,
+    version: ChorusVersion.version
+  )
+
+  @Option(help: "Unix socket path to listen on.")
+  var socket: String?
+
+  @Option(help: "Permission bits of the socket file, octal.")
+  var socketMode: String?
+
+  @Option(help: "Folder for the cache and collections.")
+  var dataDir: String?
+
+  @Option(help: "TOML config file with the same settings as the flags.")
+  var config: String?
+
+  @Option(name: .customLong("model"), help: ArgumentHelp("Serve a space NAME from model directory DIR (repeatable).", valueName: "NAME=DIR"))
+  var models: [String] = []
+
+  @Option(help: "trace, debug, info, notice, warning, error or critical.")
+  var logLevel: String?
+
+  @Option(help: "Largest request message accepted, in bytes.")
+  var maxRequestBytes: Int?
+
+  @Option(help: "Seconds in-flight calls may run after SIGTERM.")
+  var shutdownGrace: Double?
+
+  public init() {}
+
+  /// The daemon's whole life; called by chorusd's main (not `run()`, whose sync/async overloads are ambiguous).
+  public func execute() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    let flags = try flagSettings()
+    var file = PartialSettings()
+    if let path = config ?? environment["CHORUSD_CONFIG"] {
+      do {
+        file = try ConfigFile.load(path: path)
+      } catch {
+        Self.fail("\(error)")
+      }
+    }
+    let settings = file.overridden(by: flags, environment: environment)
+
+    LoggingSystem.bootstrap { label in
+      StderrLogHandler(label: label, level: settings.logLevel, environment: environment)
+    }
+    let logger = Logger(label: "chorusd")
+    do {
+      try await Daemon(settings: settings, environment: environment, logger: logger).run()
+    } catch {
+      logger.critical("chorusd cannot start: \(error)")
+      throw ExitCode(1)
+    }
+  }
+
+  private func flagSettings() throws -> PartialSettings {
+    var flags = PartialSettings()
+    flags.socketPath = socket
+    flags.dataDirectory = dataDir
+    flags.maxRequestBytes = maxRequestBytes
+    flags.shutdownGraceSeconds = shutdownGrace
+    if let socketMode {
+      guard let mode = SettingValue.socketMode(socketMode) else {
+        throw ValidationError("--socket-mode takes octal permission bits such as 0660, not '\(socketMode)'")
+      }
+      flags.socketMode = mode
+    }
+    if let logLevel {
+      guard let level = SettingValue.logLevel(logLevel) else {
+        throw ValidationError("--log-level takes trace, debug, info, notice, warning, error or critical, not '\(logLevel)'")
+      }
+      flags.logLevel = level
+    }
+    for model in models {
+      guard let (name, directory) = SettingValue.model(model) else {
+        throw ValidationError("--model takes NAME=DIR with a name of letters, digits, '-', '_' and '.', not '\(model)'")
+      }
+      flags.models[name] = directory
+    }
+    if let bytes = maxRequestBytes, bytes < 1024 || bytes > Int(Int32.max) {
+      throw ValidationError("--max-request-bytes must be from 1024 to \(Int32.max)")
+    }
+    if let grace = shutdownGrace, grace < 0 || grace > 3600 {
+      throw ValidationError("--shutdown-grace must be from 0 to 3600 seconds")
+    }
+    return flags
+  }
+
+  /// A startup error before logging exists: one line on stderr, exit 1.
+  private static func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("chorusd: \(message)\n".utf8))
+    Foundation.exit(1)
+  }
+}

@@ -1,0 +1,76 @@
+import ChorusEnvironment
+import Logging
+
+/// Everything chorusd can be told, from flags and the config file (flags win), with defaults for the rest.
+public struct Settings: Sendable, Equatable {
+  public var socketPath: String
+  /// Permission bits of the socket file; 0660 lets the daemon's group connect.
+  public var socketMode: UInt16
+  public var dataDirectory: String
+  /// Space name → model directory.
+  public var models: [String: String]
+  public var logLevel: Logger.Level
+  /// Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.
+  public var maxRequestBytes: Int
+  /// How long in-flight calls may run after SIGTERM before they are cancelled.
+  public var shutdownGraceSeconds: Double
+
+  public static let defaultSocketMode: UInt16 = 0o660
+  public static let defaultMaxRequestBytes = 64 << 20
+  public static let defaultShutdownGraceSeconds = 10.0
+}
+
+/// Settings as one source gives them: nil means "not said here".
+public struct PartialSettings: Sendable, Equatable {
+  public var socketPath: String?
+  public var socketMode: UInt16?
+  public var dataDirectory: String?
+  public var models: [String: String] = [:]
+  public var logLevel: Logger.Level?
+  public var maxRequestBytes: Int?
+  public var shutdownGraceSeconds: Double?
+
+  public init() {}
+
+  /// Layers `flags` over `self` (a config file) over the defaults.
+  public func overridden(by flags: PartialSettings, environment: [String: String]) -> Settings {
+    Settings(
+      socketPath: flags.socketPath ?? socketPath ?? DefaultPaths.socket(environment: environment),
+      socketMode: flags.socketMode ?? socketMode ?? Settings.defaultSocketMode,
+      dataDirectory: flags.dataDirectory ?? dataDirectory ?? DefaultPaths.dataDirectory(environment: environment),
+      models: models.merging(flags.models) { _, flag in flag },
+      logLevel: flags.logLevel ?? logLevel ?? .info,
+      maxRequestBytes: flags.maxRequestBytes ?? maxRequestBytes ?? Settings.defaultMaxRequestBytes,
+      shutdownGraceSeconds: flags.shutdownGraceSeconds ?? shutdownGraceSeconds ?? Settings.defaultShutdownGraceSeconds
+    )
+  }
+}
+
+/// Parsers shared by flags and the config file, so both accept exactly the same spellings.
+enum SettingValue {
+  /// "0660", "660" or "0o660" → 0o660.
+  static func socketMode(_ text: String) -> UInt16? {
+    var digits = Substring(text)
+    if digits.hasPrefix("0o") { digits = digits.dropFirst(2) }
+    guard !digits.isEmpty, digits.count <= 4, let mode = UInt16(digits, radix: 8), mode <= 0o777 else { return nil }
+    return mode
+  }
+
+  static func logLevel(_ text: String) -> Logger.Level? {
+    Logger.Level(rawValue: text.lowercased())
+  }
+
+  /// "NAME=DIR" with a name of letters, digits, '-', '_' and '.'.
+  static func model(_ text: String) -> (name: String, directory: String)? {
+    guard let equals = text.firstIndex(of: "=") else { return nil }
+    let name = String(text[..<equals])
+    let directory = String(text[text.index(after: equals)...])
+    guard isSpaceName(name), !directory.isEmpty else { return nil }
+    return (name, directory)
+  }
+
+  static func isSpaceName(_ name: String) -> Bool {
+    !name.isEmpty && name.count <= 64
+      && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || $0.properties.numericType != nil || "-_.".unicodeScalars.contains($0)) }
+  }
+}

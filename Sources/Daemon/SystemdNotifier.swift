@@ -1,0 +1,50 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Talks to systemd's notification socket ($NOTIFY_SOCKET) directly, as sd_notify(3) does, without libsystemd:
+/// readiness, stopping, status text and watchdog pings. Outside systemd (no NOTIFY_SOCKET) every call does nothing.
+public struct SystemdNotifier: Sendable {
+  private let socketPath: String?
+  /// Half the watchdog timeout, when systemd asked this process for pings (WATCHDOG_USEC, WATCHDOG_PID).
+  public let watchdogInterval: Duration?
+
+  public init(environment: [String: String]) {
+    let path = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
+    socketPath = path
+    let forUs = environment["WATCHDOG_PID"].flatMap(Int32.init).map { $0 == getpid() } ?? true
+    if path != nil, forUs, let usec = environment["WATCHDOG_USEC"].flatMap(UInt64.init), usec > 0 {
+      watchdogInterval = .microseconds(Int64(usec / 2))
+    } else {
+      watchdogInterval = nil
+    }
+  }
+
+  public func ready(status: String) { send("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())") }
+  public func stopping() { send("STOPPING=1\nSTATUS=shutting down") }
+  public func watchdog() { send("WATCHDOG=1") }
+
+  /// Sends one datagram. Errors are ignored on purpose: notification is advisory and must never stop serving.
+  private func send(_ message: String) {
+    guard let socketPath else { return }
+    let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    // '@' names a socket in the abstract namespace: a leading NUL byte on the wire.
+    var pathBytes = Array(socketPath.utf8)
+    if pathBytes.first == UInt8(ascii: "@") { pathBytes[0] = 0 }
+    let capacity = MemoryLayout.size(ofValue: address.sun_path)
+    guard pathBytes.count < capacity else { return }
+    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
+    let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count + (pathBytes.first == 0 ? 0 : 1))
+    _ = withUnsafePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+        message.withCString { text in sendto(fd, text, strlen(text), Int32(MSG_NOSIGNAL), address, length) }
+      }
+    }
+  }
+}
