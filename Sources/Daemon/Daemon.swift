@@ -30,7 +30,7 @@ public struct Daemon {
     let transport = HTTP2ServerTransport.Posix(
       listeningSocketDescriptor: Int(listener.descriptor),
       transportSecurity: .plaintext,
-      config: .defaults { $0.rpc.maxRequestPayloadSize = settings.maxRequestBytes }
+      config: .defaults { $0.rpc.maxRequestPayloadSize = RequestSizeLimit.transportLimit(for: settings.maxRequestBytes) }
     )
     let health = HealthState()
     let facts = DaemonFacts(
@@ -43,7 +43,8 @@ public struct Daemon {
         CollectionService(),
         SystemService(facts: facts, engine: engine),
         HealthService(state: health, services: ServiceNames.all),
-      ]
+      ],
+      interceptors: [RequestSizeLimit(maxBytes: settings.maxRequestBytes)]
     )
 
     let notifier = SystemdNotifier(environment: environment)

@@ -1,0 +1,96 @@
+import XCTest
+
+@testable import Daemon
+
+final class ConfigFileTests: XCTestCase {
+  func testReadsEverySetting() throws {
+    let settings = try ConfigFile.parse(
+      """
+      socket = "/run/x/chorus.sock"
+      socket_mode = "0640"
+      data_dir = "/var/lib/x"
+      log_level = "debug"
+      max_request_bytes = 8192
+      shutdown_grace_seconds = 2.5
+
+      [models]
+      clip = "/srv/models/clip"
+      mini-lm = "/srv/models/minilm"
+      """, path: "c.toml")
+    XCTAssertEqual(settings.socketPath, "/run/x/chorus.sock")
+    XCTAssertEqual(settings.socketMode, 0o640)
+    XCTAssertEqual(settings.dataDirectory, "/var/lib/x")
+    XCTAssertEqual(settings.logLevel, .debug)
+    XCTAssertEqual(settings.maxRequestBytes, 8192)
+    XCTAssertEqual(settings.shutdownGraceSeconds, 2.5)
+    XCTAssertEqual(settings.models, ["clip": "/srv/models/clip", "mini-lm": "/srv/models/minilm"])
+  }
+
+  func testOctalIntegerModeIsAccepted() throws {
+    XCTAssertEqual(try ConfigFile.parse("socket_mode = 0o600", path: "c.toml").socketMode, 0o600)
+  }
+
+  func testSyntaxErrorNamesFileAndLine() {
+    assertConfigError("socket = \"/a\"\nlog_level = \n", line: 2, key: nil, contains: "not valid TOML")
+  }
+
+  func testUnknownKeyNamesLineAndKey() {
+    assertConfigError("socket = \"/a\"\n\nsokcet_mode = \"0660\"\n", line: 3, key: "sokcet_mode", contains: "unknown setting")
+  }
+
+  func testWrongTypeNamesLineAndKey() {
+    assertConfigError("data_dir = \"/d\"\nmax_request_bytes = \"big\"\n", line: 2, key: "max_request_bytes", contains: "whole number")
+    assertConfigError("socket_mode = \"0999\"\n", line: 1, key: "socket_mode", contains: "octal")
+    assertConfigError("log_level = \"loud\"\n", line: 1, key: "log_level", contains: "one of")
+  }
+
+  func testBadModelEntryNamesSectionKey() {
+    assertConfigError("[models]\nok = \"/m\"\n\"bad name\" = \"/m\"\n", line: 3, key: "models.bad name", contains: "space name")
+    assertConfigError("[models]\nclip = 3\n", line: 2, key: "models.clip", contains: "directory")
+  }
+
+  func testUnreadableFileIsNamed() {
+    XCTAssertThrowsError(try ConfigFile.load(path: "/nonexistent/chorusd.toml")) { error in
+      XCTAssertTrue("\(error)".hasPrefix("config file /nonexistent/chorusd.toml: cannot read it"), "\(error)")
+    }
+  }
+
+  func testFlagsWinOverFileOverDefaults() {
+    var file = PartialSettings()
+    file.socketPath = "/file.sock"
+    file.logLevel = .debug
+    file.models = ["a": "/file/a", "b": "/file/b"]
+    var flags = PartialSettings()
+    flags.socketPath = "/flag.sock"
+    flags.models = ["b": "/flag/b"]
+    let settings = file.overridden(by: flags, environment: ["HOME": "/home/u"])
+    XCTAssertEqual(settings.socketPath, "/flag.sock")
+    XCTAssertEqual(settings.logLevel, .debug)
+    XCTAssertEqual(settings.models, ["a": "/file/a", "b": "/flag/b"])
+    XCTAssertEqual(settings.dataDirectory, "/home/u/.local/share/chorus")
+    XCTAssertEqual(settings.socketMode, 0o660)
+  }
+
+  func testValueSpellings() {
+    XCTAssertEqual(SettingValue.socketMode("660"), 0o660)
+    XCTAssertEqual(SettingValue.socketMode("0o600"), 0o600)
+    XCTAssertNil(SettingValue.socketMode("1777"))
+    XCTAssertNil(SettingValue.socketMode("rw"))
+    XCTAssertEqual(SettingValue.model("clip=/a=b")?.directory, "/a=b")
+    XCTAssertNil(SettingValue.model("=/dir"))
+    XCTAssertNil(SettingValue.model("name="))
+    XCTAssertNil(SettingValue.model("a b=/dir"))
+  }
+
+  private func assertConfigError(_ text: String, line: Int, key: String?, contains: String, file: StaticString = #filePath, sourceLine: UInt = #line) {
+    do {
+      _ = try ConfigFile.parse(text, path: "/etc/chorus/chorusd.toml")
+      XCTFail("expected an error", file: file, line: sourceLine)
+    } catch {
+      XCTAssertEqual(error.file, "/etc/chorus/chorusd.toml", file: file, line: sourceLine)
+      XCTAssertEqual(error.line, line, "\(error)", file: file, line: sourceLine)
+      XCTAssertEqual(error.key, key, "\(error)", file: file, line: sourceLine)
+      XCTAssertTrue(error.description.contains(contains), "\(error)", file: file, line: sourceLine)
+    }
+  }
+}
