@@ -1,0 +1,79 @@
+"""Fixtures for the Python grpcio client tests: stubs generated from Protos/, and a real chorusd per test."""
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import grpc
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+STUBS = pathlib.Path(__file__).resolve().parent / "chorus_pb"
+BIN_DIR = pathlib.Path(os.environ.get("CHORUS_BIN_DIR", ROOT / ".build" / "debug"))
+
+
+def _generate_stubs():
+    """Generates the Python client from the same .proto files the daemon is built from.
+
+    grpc.health.v1 is left out: the standard client (grpcio-health-checking) talks to it, which also proves
+    the daemon's health service is the standard one."""
+    from grpc_tools import protoc
+
+    STUBS.mkdir(exist_ok=True)
+    protos = sorted(str(p.relative_to(ROOT / "Protos")) for p in (ROOT / "Protos" / "chorus").rglob("*.proto"))
+    args = ["protoc", f"-I{ROOT / 'Protos'}", f"--python_out={STUBS}", f"--grpc_python_out={STUBS}", *protos]
+    if protoc.main(args) != 0:
+        raise RuntimeError("grpc_tools.protoc failed on Protos/")
+
+
+_generate_stubs()
+sys.path.insert(0, str(STUBS))
+
+
+class Daemon:
+    def __init__(self, directory, extra_args=()):
+        self.directory = directory
+        self.socket = os.path.join(directory, "chorus.sock")
+        self.data_dir = os.path.join(directory, "data")
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS")}
+        self.process = subprocess.Popen(
+            [str(BIN_DIR / "chorusd"), "--socket", self.socket, "--data-dir", self.data_dir, *extra_args],
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self.channel = grpc.insecure_channel(f"unix://{self.socket}")
+        self._wait_serving()
+
+    def _wait_serving(self, timeout=20.0):
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"chorusd exited: {self.process.stderr.read().decode()}")
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("chorusd did not become SERVING")
+
+    def stop(self):
+        self.channel.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def daemon():
+    # Short path: Unix socket paths are limited to 107 bytes.
+    directory = tempfile.mkdtemp(prefix="chorus-py-", dir="/tmp")
+    d = Daemon(directory, extra_args=("--max-request-bytes", "65536"))
+    yield d
+    d.stop()
