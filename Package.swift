@@ -31,6 +31,14 @@ let package = Package(
     ),
     // Facts of an installation shared by daemon and client: version, default socket and data paths.
     .target(name: "ChorusEnvironment"),
+    // OpenBLAS's CBLAS (Debian libopenblas-dev).
+    .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+    // Float32 tensors and the kernels transformers need; GEMM through BLAS.
+    .target(name: "Tensor", dependencies: ["CBLAS"]),
+    // Tokenizers driven by a model directory's tokenizer files.
+    .target(name: "Tokenizers"),
+    // Checkpoint formats and one file per architecture.
+    .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers"]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
@@ -69,6 +77,9 @@ let package = Package(
       ]
     ),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
+    .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
+    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [

@@ -1,0 +1,71 @@
+import XCTest
+
+@testable import Tensor
+
+/// Kernels against straightforward loops written from their definitions.
+final class KernelTests: XCTestCase {
+  func testLinearMatchesDefinition() {
+    let x = Tensor(shape: [3, 4], values: (0..<12).map { Float($0) * 0.1 - 0.5 })
+    let w = Tensor(shape: [2, 4], values: [1, -1, 0.5, 2, 0, 3, -2, 1])
+    let b = Tensor(shape: [2], values: [0.25, -1])
+    let y = linear(x, weight: w, bias: b)
+    for r in 0..<3 {
+      for o in 0..<2 {
+        var expected = b.data[o]
+        for i in 0..<4 { expected += x.data[r * 4 + i] * w.data[o * 4 + i] }
+        XCTAssertEqual(y.data[r * 2 + o], expected, accuracy: 1e-5)
+      }
+    }
+  }
+
+  func testLayerNormNormalisesEachRow() {
+    let x = Tensor(shape: [2, 4], values: [1, 2, 3, 4, -1, 0, 0, 1])
+    layerNorm(x, weight: Tensor(shape: [4], values: [1, 1, 1, 1]), bias: Tensor(shape: [4], values: [0, 0, 0, 0]), epsilon: 1e-12)
+    // Row 1: mean 2.5, variance 1.25.
+    XCTAssertEqual(x.data[0], Float((1 - 2.5) / 1.25.squareRoot()), accuracy: 1e-5)
+    XCTAssertEqual(x.data[3], Float((4 - 2.5) / 1.25.squareRoot()), accuracy: 1e-5)
+    XCTAssertEqual(x.row(1).reduce(0, +), 0, accuracy: 1e-5)
+  }
+
+  func testActivations() {
+    let x = Tensor(shape: [3], values: [-1, 0, 2])
+    Activation.gelu.apply(x)
+    XCTAssertEqual(x.data[0], -0.15865525, accuracy: 1e-6)
+    XCTAssertEqual(x.data[2], 1.9544997, accuracy: 1e-6)
+    let q = Tensor(shape: [1], values: [1])
+    Activation.quickGelu.apply(q)
+    XCTAssertEqual(q.data[0], 1 / (1 + expf(-1.702)), accuracy: 1e-6)
+  }
+
+  /// Attention against a direct loop: two items of different lengths, two heads, with and without causal mask.
+  func testAttentionMatchesDirectComputation() {
+    let batch = 2, sequence = 3, heads = 2, hidden = 4, headDim = 2
+    let lengths = [3, 2]
+    var generator = SystemRandomNumberGenerator()
+    func random() -> Tensor {
+      Tensor(shape: [batch * sequence, hidden], values: (0..<batch * sequence * hidden).map { _ in Float.random(in: -1...1, using: &generator) })
+    }
+    let q = random(), k = random(), v = random()
+    for causal in [false, true] {
+      let out = Tensor(zeros: [batch * sequence, hidden])
+      attention(q: q, k: k, v: v, into: out, batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal)
+      for b in 0..<batch {
+        for h in 0..<heads {
+          for i in 0..<lengths[b] {
+            let visible = causal ? i + 1 : lengths[b]
+            var weights = (0..<visible).map { j -> Float in
+              (0..<headDim).reduce(0) { $0 + q.data[(b * sequence + i) * hidden + h * headDim + $1] * k.data[(b * sequence + j) * hidden + h * headDim + $1] } / Float(headDim).squareRoot()
+            }
+            let maximum = weights.max()!
+            weights = weights.map { expf($0 - maximum) }
+            let sum = weights.reduce(0, +)
+            for d in 0..<headDim {
+              let expected = (0..<visible).reduce(Float(0)) { $0 + weights[$1] / sum * v.data[(b * sequence + $1) * hidden + h * headDim + d] }
+              XCTAssertEqual(out.data[(b * sequence + i) * hidden + h * headDim + d], expected, accuracy: 1e-5)
+            }
+          }
+        }
+      }
+    }
+  }
+}
