@@ -33,12 +33,16 @@ let package = Package(
     .target(name: "ChorusEnvironment"),
     // OpenBLAS's CBLAS (Debian libopenblas-dev).
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+    // OpenSSL's libcrypto (Debian libssl-dev).
+    .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+    // SHA-256: model fingerprints, content hashes, cache keys.
+    .target(name: "Hashing", dependencies: ["CCrypto"]),
     // Float32 tensors and the kernels transformers need; GEMM through BLAS.
     .target(name: "Tensor", dependencies: ["CBLAS"]),
     // Tokenizers driven by a model directory's tokenizer files.
     .target(name: "Tokenizers"),
     // Checkpoint formats and one file per architecture.
-    .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers"]),
+    .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers", "Hashing"]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
@@ -79,7 +83,7 @@ let package = Package(
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
-    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"]),
+    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [

@@ -15,6 +15,22 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
     1, x.data, Int32(inFeatures), weight.data, Int32(inFeatures), bias == nil ? 0 : 1, y.data, Int32(outFeatures))
 }
 
+/// y += x · Wᵀ + b: the residual add folded into the GEMM (β = 1), saving a pass over y.
+public func linearAccumulate(_ x: Tensor, weight: Tensor, bias: Tensor?, into y: Tensor) {
+  let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+  let rows = x.count / inFeatures
+  precondition(y.count == rows * outFeatures, "linearAccumulate: output \(y.shape) for \(rows)×\(outFeatures)")
+  if let bias {
+    for r in 0..<rows {
+      let row = y.data + r * outFeatures
+      for o in 0..<outFeatures { row[o] += bias.data[o] }
+    }
+  }
+  cblas_sgemm(
+    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures), Int32(inFeatures),
+    1, x.data, Int32(inFeatures), weight.data, Int32(inFeatures), 1, y.data, Int32(outFeatures))
+}
+
 /// Returns a new tensor y = x · Wᵀ + b.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
   var shape = x.shape

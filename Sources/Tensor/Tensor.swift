@@ -49,3 +49,18 @@ final class OwnedBuffer {
 
   deinit { pointer.deallocate() }
 }
+
+extension Tensor {
+  /// Stacks tensors along the first dimension into a new owned tensor (e.g. q, k, v weights into one QKV weight).
+  public static func concatenate(_ parts: [Tensor]) -> Tensor {
+    let tail = Array(parts[0].shape.dropFirst())
+    precondition(parts.allSatisfy { Array($0.shape.dropFirst()) == tail }, "concatenate: shapes differ")
+    let result = Tensor(zeros: [parts.reduce(0) { $0 + $1.shape[0] }] + tail)
+    var offset = 0
+    for part in parts {
+      (result.data + offset).update(from: part.data, count: part.count)
+      offset += part.count
+    }
+    return result
+  }
+}

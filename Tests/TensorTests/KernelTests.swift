@@ -48,7 +48,7 @@ final class KernelTests: XCTestCase {
     let q = random(), k = random(), v = random()
     for causal in [false, true] {
       let out = Tensor(zeros: [batch * sequence, hidden])
-      attention(q: q, k: k, v: v, into: out, batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal)
+      attention(q: q.data, k: k.data, v: v.data, rowStride: hidden, into: out, batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal)
       for b in 0..<batch {
         for h in 0..<heads {
           for i in 0..<lengths[b] {

@@ -1,0 +1,72 @@
+import Tensor
+
+/// Named tensors of one checkpoint, under an optional prefix ("bert.", "text_model."), with the expected shape
+/// checked on every lookup so a wrong checkpoint fails at load with the tensor's name.
+public struct Weights {
+  public let file: SafeTensorsFile
+  public let prefix: String
+
+  public init(file: SafeTensorsFile, prefix: String = "") {
+    self.file = file
+    self.prefix = prefix
+  }
+
+  /// The first of `prefixes` under which `probe` exists (checkpoints saved from a task model carry "bert." etc.).
+  public static func detectPrefix(in file: SafeTensorsFile, probe: String, prefixes: [String]) -> String? {
+    prefixes.first { file.entries[$0 + probe] != nil }
+  }
+
+  public func scoped(_ scope: String) -> Weights {
+    Weights(file: file, prefix: prefix + scope)
+  }
+
+  public func callAsFunction(_ name: String, _ shape: [Int]) throws -> Tensor {
+    try file.tensor(prefix + name, shape: shape)
+  }
+}
+
+/// A linear layer's weight [out, in] and bias [out].
+public struct LinearWeights {
+  public let weight: Tensor
+  public let bias: Tensor?
+
+  public init(weight: Tensor, bias: Tensor?) {
+    self.weight = weight
+    self.bias = bias
+  }
+
+  public init(_ weights: Weights, _ name: String, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) throws {
+    weight = try weights(name + ".weight", [outFeatures, inFeatures])
+    bias = hasBias ? try weights(name + ".bias", [outFeatures]) : nil
+  }
+
+  public var outFeatures: Int { weight.shape[0] }
+
+  /// q, k and v projections as one [3·out, in] layer: one GEMM instead of three.
+  public static func fused(_ parts: [LinearWeights]) -> LinearWeights {
+    LinearWeights(
+      weight: Tensor.concatenate(parts.map(\.weight)),
+      bias: parts.allSatisfy { $0.bias != nil } ? Tensor.concatenate(parts.map { $0.bias! }) : nil)
+  }
+
+  public func apply(_ x: Tensor, into y: Tensor) {
+    linear(x, weight: weight, bias: bias, into: y)
+  }
+}
+
+/// Layer norm parameters.
+public struct NormWeights {
+  public let weight: Tensor
+  public let bias: Tensor
+  public let epsilon: Float
+
+  public init(_ weights: Weights, _ name: String, width: Int, epsilon: Float) throws {
+    weight = try weights(name + ".weight", [width])
+    bias = try weights(name + ".bias", [width])
+    self.epsilon = epsilon
+  }
+
+  public func apply(_ x: Tensor) {
+    layerNorm(x, weight: weight, bias: bias, epsilon: epsilon)
+  }
+}

@@ -1,0 +1,83 @@
+import Tensor
+
+/// One transformer encoder layer's weights, whatever names the checkpoint gave them.
+public struct EncoderLayerWeights {
+  /// q, k, v fused into one projection.
+  public var qkv: LinearWeights
+  public var attentionOutput: LinearWeights
+  /// Before attention (pre-norm) or after the attention residual (post-norm, BERT).
+  public var norm1: NormWeights
+  /// Before the MLP (pre-norm) or after the MLP residual (post-norm).
+  public var norm2: NormWeights
+  public var up: LinearWeights
+  public var down: LinearWeights
+
+  public init(qkv: LinearWeights, attentionOutput: LinearWeights, norm1: NormWeights, norm2: NormWeights, up: LinearWeights, down: LinearWeights) {
+    self.qkv = qkv
+    self.attentionOutput = attentionOutput
+    self.norm1 = norm1
+    self.norm2 = norm2
+    self.up = up
+    self.down = down
+  }
+}
+
+/// The transformer encoder every architecture here shares (BERT, CLIP, ViT, AST, Whisper), post- or pre-norm.
+///
+/// All tokens of all batch items go through each projection as one GEMM ([batch·seq, width] rows); the
+/// residual adds are folded into the GEMMs. Work buffers are allocated once per forward pass, not per layer.
+public struct TransformerStack {
+  public enum NormPlacement: Sendable {
+    /// x = LN(x + f(x)): BERT.
+    case post
+    /// x = x + f(LN(x)): CLIP, ViT, AST, Whisper.
+    case pre
+  }
+
+  public let layers: [EncoderLayerWeights]
+  public let width: Int
+  public let heads: Int
+  public let activation: Activation
+  public let placement: NormPlacement
+
+  public init(layers: [EncoderLayerWeights], width: Int, heads: Int, activation: Activation, placement: NormPlacement) {
+    self.layers = layers
+    self.width = width
+    self.heads = heads
+    self.activation = activation
+    self.placement = placement
+  }
+
+  /// Runs every layer over `hidden` ([batch·sequence, width]) in place.
+  /// `lengths[b]` real tokens per item; `causal` masks future keys (CLIP text).
+  public func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool) {
+    let rows = batch * sequence
+    let qkv = Tensor(zeros: [rows, 3 * width])
+    let context = Tensor(zeros: [rows, width])
+    let normed = placement == .pre ? Tensor(zeros: [rows, width]) : hidden
+    let intermediate = Tensor(zeros: [rows, layers.first?.up.outFeatures ?? 0])
+    for layer in layers {
+      // Attention block.
+      if placement == .pre {
+        normed.data.update(from: hidden.data, count: hidden.count)
+        layer.norm1.apply(normed)
+      }
+      layer.qkv.apply(normed, into: qkv)
+      attention(
+        q: qkv.data, k: qkv.data + width, v: qkv.data + 2 * width, rowStride: 3 * width, into: context,
+        batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal)
+      linearAccumulate(context, weight: layer.attentionOutput.weight, bias: layer.attentionOutput.bias, into: hidden)
+      if placement == .post { layer.norm1.apply(hidden) }
+
+      // MLP block.
+      if placement == .pre {
+        normed.data.update(from: hidden.data, count: hidden.count)
+        layer.norm2.apply(normed)
+      }
+      layer.up.apply(normed, into: intermediate)
+      activation.apply(intermediate)
+      linearAccumulate(intermediate, weight: layer.down.weight, bias: layer.down.bias, into: hidden)
+      if placement == .post { layer.norm2.apply(hidden) }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Hashing
+
+/// What a Hugging Face model directory provides: one encoder per modality it covers.
+public struct LoadedModel: Sendable {
+  public var text: (any TextEncoder)?
+  /// SHA-256 of the weights and of every file that shapes preprocessing and the head.
+  public var fingerprint: String
+  public var modelID: String
+}
+
+/// Loads a model directory as published; the architecture comes from config.json's `model_type`.
+public enum ModelDirectory {
+  public static let supportedModelTypes = ["bert"]
+
+  public static func load(_ path: String) throws -> LoadedModel {
+    let directory = URL(fileURLWithPath: path).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw CheckpointError("\(directory.path): not a directory")
+    }
+    let config = try ModelConfig(directory: directory)
+    let modelType = try config.string("model_type")
+    let weightsPath = directory.appendingPathComponent("model.safetensors").path
+    guard FileManager.default.fileExists(atPath: weightsPath) else {
+      throw CheckpointError("\(weightsPath): missing (Chorus reads safetensors checkpoints)")
+    }
+    let checkpoint = try SafeTensorsFile(path: weightsPath)
+    var model = LoadedModel(text: nil, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
+    switch modelType {
+    case "bert":
+      model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
+    default:
+      throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
+    }
+    return model
+  }
+
+  /// Hash of the weights plus every JSON/text file of the directory and its module folders, so that a change
+  /// to preprocessing, tokenizer or head config changes the fingerprint too.
+  static func fingerprint(_ directory: URL) throws -> String {
+    var hasher = SHA256Hasher()
+    hasher.update("chorus-fingerprint-v1\n")
+    hasher.update(try SHA256Hasher.hexDigest(ofFile: directory.appendingPathComponent("model.safetensors").path))
+    let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
+    var files: [URL] = []
+    while let url = enumerator?.nextObject() as? URL {
+      if ["json", "txt"].contains(url.pathExtension) { files.append(url) }
+    }
+    for url in files.sorted(by: { $0.path < $1.path }) {
+      hasher.update(String(url.path.dropFirst(directory.path.count)) + "\n")
+      hasher.update(try Data(contentsOf: url))
+    }
+    return hasher.hexDigest()
+  }
+}

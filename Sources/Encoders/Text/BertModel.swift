@@ -1,0 +1,81 @@
+import Foundation
+import Tensor
+
+/// BERT (`BertModel` in transformers): word + position + token-type embeddings, layer norm, a post-norm
+/// transformer. Produces the last hidden state of every token; pooling is the head's job.
+public struct BertModel {
+  public let hiddenSize: Int
+  public let maxPositions: Int
+  let wordEmbeddings: Tensor
+  let positionEmbeddings: Tensor
+  let tokenTypeEmbeddings: Tensor
+  let embeddingNorm: NormWeights
+  let stack: TransformerStack
+
+  public init(config: ModelConfig, checkpoint: SafeTensorsFile) throws {
+    let hidden = try config.int("hidden_size")
+    let heads = try config.int("num_attention_heads")
+    let layers = try config.int("num_hidden_layers")
+    let intermediate = try config.int("intermediate_size")
+    let vocabulary = try config.int("vocab_size")
+    let positions = try config.int("max_position_embeddings")
+    let typeVocabulary = try config.int("type_vocab_size", default: 2)
+    let epsilon = try config.float("layer_norm_eps", default: 1e-12)
+    let activationName = try config.string("hidden_act", default: "gelu")
+    guard let activation = Activation(configName: activationName) else {
+      throw CheckpointError("\(config.url.path): hidden_act '\(activationName)' is not supported (gelu, gelu_new, quick_gelu, relu are)")
+    }
+    let positionType = try config.string("position_embedding_type", default: "absolute")
+    guard positionType == "absolute" else {
+      throw CheckpointError("\(config.url.path): position_embedding_type '\(positionType)' is not supported (absolute is)")
+    }
+    guard hidden % heads == 0 else { throw CheckpointError("\(config.url.path): hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)") }
+
+    let probe = "embeddings.word_embeddings.weight"
+    guard let prefix = Weights.detectPrefix(in: checkpoint, probe: probe, prefixes: ["", "bert.", "model."]) else {
+      throw CheckpointError("\(checkpoint.path): tensor '\(probe)' is missing (expected shape [\(vocabulary), \(hidden)])")
+    }
+    let w = Weights(file: checkpoint, prefix: prefix)
+    hiddenSize = hidden
+    maxPositions = positions
+    wordEmbeddings = try w("embeddings.word_embeddings.weight", [vocabulary, hidden])
+    positionEmbeddings = try w("embeddings.position_embeddings.weight", [positions, hidden])
+    tokenTypeEmbeddings = try w("embeddings.token_type_embeddings.weight", [typeVocabulary, hidden])
+    embeddingNorm = try NormWeights(w, "embeddings.LayerNorm", width: hidden, epsilon: epsilon)
+    stack = TransformerStack(
+      layers: try (0..<layers).map { index in
+        let l = w.scoped("encoder.layer.\(index).")
+        return EncoderLayerWeights(
+          qkv: .fused([
+            try LinearWeights(l, "attention.self.query", in: hidden, out: hidden),
+            try LinearWeights(l, "attention.self.key", in: hidden, out: hidden),
+            try LinearWeights(l, "attention.self.value", in: hidden, out: hidden),
+          ]),
+          attentionOutput: try LinearWeights(l, "attention.output.dense", in: hidden, out: hidden),
+          norm1: try NormWeights(l, "attention.output.LayerNorm", width: hidden, epsilon: epsilon),
+          norm2: try NormWeights(l, "output.LayerNorm", width: hidden, epsilon: epsilon),
+          up: try LinearWeights(l, "intermediate.dense", in: hidden, out: intermediate),
+          down: try LinearWeights(l, "output.dense", in: intermediate, out: hidden))
+      },
+      width: hidden, heads: heads, activation: activation, placement: .post)
+  }
+
+  /// Last hidden states, [batch · longest, hidden], for token id sequences of any lengths ≤ maxPositions.
+  /// Rows past an item's length are padding and hold nothing meaningful.
+  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, sequence: Int) {
+    let sequence = sequences.map(\.count).max() ?? 0
+    let hidden = Tensor(zeros: [sequences.count * sequence, hiddenSize])
+    for (b, ids) in sequences.enumerated() {
+      for (position, id) in ids.enumerated() {
+        let row = hidden.data + (b * sequence + position) * hiddenSize
+        let word = wordEmbeddings.data + Int(id) * hiddenSize
+        let place = positionEmbeddings.data + position * hiddenSize
+        let type = tokenTypeEmbeddings.data  // token type 0: single-sequence input
+        for i in 0..<hiddenSize { row[i] = word[i] + place[i] + type[i] }
+      }
+    }
+    embeddingNorm.apply(hidden)
+    stack.forward(hidden, batch: sequences.count, sequence: sequence, lengths: sequences.map(\.count), causal: false)
+    return (hidden, sequence)
+  }
+}

@@ -1,0 +1,23 @@
+/// Token ids of one text, and whether the text had to be cut to fit.
+public struct TokenizedText: Sendable, Equatable {
+  public var ids: [Int32]
+  public var truncated: Bool
+
+  public init(ids: [Int32], truncated: Bool) {
+    self.ids = ids
+    self.truncated = truncated
+  }
+}
+
+/// A text tower: tokenizer + network + head. The engine tokenizes first (to answer truncation per input), then
+/// runs whole batches; a batch pads only to its longest member.
+public protocol TextEncoder: Sendable {
+  /// The network, e.g. "bert", "clip_text".
+  var architecture: String { get }
+  var dimension: Int { get }
+  /// Most tokens one input may have, special tokens included.
+  var maxTokens: Int { get }
+  func tokenize(_ text: String) -> TokenizedText
+  /// One vector per sequence, as the reference model outputs it (a sentence-transformers Normalize included).
+  func embed(_ batch: [[Int32]]) -> [[Float]]
+}
