@@ -46,7 +46,7 @@ let package = Package(
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: [.product(name: "Logging", package: "swift-log")]
+      dependencies: ["Encoders", "Hashing", .product(name: "Logging", package: "swift-log")]
     ),
     // gRPC services: validation, API <-> engine mapping, status codes.
     .target(
@@ -84,6 +84,7 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [

@@ -24,6 +24,11 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     log_level = "info"
 ///     max_request_bytes = 67108864
 ///     shutdown_grace_seconds = 10
+///     starter = true
+///     starter_model = "/usr/local/share/chorus/models/all-MiniLM-L6-v2"
+///     max_batch_size = 32
+///     max_batch_wait_us = 2000
+///     max_text_bytes = 65536
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
 ///
@@ -79,6 +84,16 @@ public enum ConfigFile {
           throw fail(key, "expected a number of seconds from 0 to 3600")
         }
         settings.shutdownGraceSeconds = seconds
+      case "starter":
+        settings.starter = try require(value.bool, fail(key, "expected true or false"))
+      case "starter_model":
+        settings.starterModel = try require(nonEmptyString(value), fail(key, "expected a model directory path string"))
+      case "max_batch_size":
+        settings.maxBatchSize = try require(value.int.flatMap { (1...1024).contains($0) ? $0 : nil }, fail(key, "expected a whole number from 1 to 1024"))
+      case "max_batch_wait_us":
+        settings.maxBatchWaitMicroseconds = try require(value.int.flatMap { (0...1_000_000).contains($0) ? $0 : nil }, fail(key, "expected microseconds from 0 to 1000000"))
+      case "max_text_bytes":
+        settings.maxTextBytes = try require(value.int.flatMap { (1...(16 << 20)).contains($0) ? $0 : nil }, fail(key, "expected a whole number of bytes from 1 to \(16 << 20)"))
       case "models":
         guard let models = value.table else { throw fail(key, "expected a table: [models] with name = \"directory\" lines") }
         for name in models.keys {
@@ -91,7 +106,7 @@ public enum ConfigFile {
           settings.models[name] = directory
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, [models]")
       }
     }
     return settings

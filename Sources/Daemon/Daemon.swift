@@ -21,7 +21,21 @@ public struct Daemon {
   public func run() async throws {
     let startedAt = Date()
     try DataDirectory.prepare(settings.dataDirectory)
-    let engine = try Engine(models: settings.models, logger: logger)
+    var models = settings.models
+    if settings.starter && models[Engine.defaultSpaceName] == nil {
+      if let directory = StarterModel.locate(configured: settings.starterModel) {
+        models[Engine.defaultSpaceName] = directory
+      } else if let configured = settings.starterModel {
+        throw StartupError(description: "the starter model directory \(configured) does not exist (fix starter_model, or turn the starter off with --no-starter)")
+      } else {
+        logger.warning("no starter model found (looked in \(StarterModel.candidates().joined(separator: ", "))); run scripts/fetch-models, or pass --no-starter to silence this")
+      }
+    }
+    let engine = try Engine(
+      models: models,
+      configuration: EngineConfiguration(
+        maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes),
+      logger: logger)
 
     let listener = try ListeningSocket.fromSystemd(environment: environment)
       ?? ListeningSocket.bind(path: settings.socketPath, mode: settings.socketMode)

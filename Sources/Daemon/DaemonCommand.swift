@@ -40,6 +40,21 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Seconds in-flight calls may run after SIGTERM.")
   var shutdownGrace: Double?
 
+  @Flag(help: "Do not serve the starter space.")
+  var noStarter = false
+
+  @Option(help: "Model directory of the starter space (default: Models/all-MiniLM-L6-v2 beside the build, or the installed copy).")
+  var starterModel: String?
+
+  @Option(help: "Most inputs run in one batch.")
+  var maxBatchSize: Int?
+
+  @Option(name: .customLong("max-batch-wait-us"), help: "Microseconds the first request of a batch waits for company.")
+  var maxBatchWaitMicroseconds: Int?
+
+  @Option(help: "Longest text accepted, in UTF-8 bytes.")
+  var maxTextBytes: Int?
+
   public init() {}
 
   /// The daemon's whole life; called by chorusd's main (not `run()`, whose sync/async overloads are ambiguous).
@@ -74,6 +89,14 @@ public struct DaemonCommand: ParsableCommand {
     flags.dataDirectory = dataDir
     flags.maxRequestBytes = maxRequestBytes
     flags.shutdownGraceSeconds = shutdownGrace
+    flags.starter = noStarter ? false : nil
+    flags.starterModel = starterModel
+    flags.maxBatchSize = maxBatchSize
+    flags.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
+    flags.maxTextBytes = maxTextBytes
+    if let size = maxBatchSize, !(1...1024).contains(size) { throw ValidationError("--max-batch-size must be from 1 to 1024") }
+    if let wait = maxBatchWaitMicroseconds, !(0...1_000_000).contains(wait) { throw ValidationError("--max-batch-wait-us must be from 0 to 1000000") }
+    if let bytes = maxTextBytes, !(1...(16 << 20)).contains(bytes) { throw ValidationError("--max-text-bytes must be from 1 to \(16 << 20)") }
     if let socketMode {
       guard let mode = SettingValue.socketMode(socketMode) else {
         throw ValidationError("--socket-mode takes octal permission bits such as 0660, not '\(socketMode)'")

@@ -14,10 +14,20 @@ public struct Settings: Sendable, Equatable {
   public var maxRequestBytes: Int
   /// How long in-flight calls may run after SIGTERM before they are cancelled.
   public var shutdownGraceSeconds: Double
+  /// Serve the `starter` space (all-MiniLM-L6-v2 fetched by scripts/setup) unless a model named starter is given.
+  public var starter: Bool
+  /// The starter's model directory; nil means the standard places (see `StarterModel`).
+  public var starterModel: String?
+  public var maxBatchSize: Int
+  public var maxBatchWaitMicroseconds: Int
+  public var maxTextBytes: Int
 
   public static let defaultSocketMode: UInt16 = 0o660
   public static let defaultMaxRequestBytes = 64 << 20
   public static let defaultShutdownGraceSeconds = 10.0
+  public static let defaultMaxBatchSize = 32
+  public static let defaultMaxBatchWaitMicroseconds = 2000
+  public static let defaultMaxTextBytes = 65536
 }
 
 /// Settings as one source gives them: nil means "not said here".
@@ -29,6 +39,11 @@ public struct PartialSettings: Sendable, Equatable {
   public var logLevel: Logger.Level?
   public var maxRequestBytes: Int?
   public var shutdownGraceSeconds: Double?
+  public var starter: Bool?
+  public var starterModel: String?
+  public var maxBatchSize: Int?
+  public var maxBatchWaitMicroseconds: Int?
+  public var maxTextBytes: Int?
 
   public init() {}
 
@@ -41,7 +56,12 @@ public struct PartialSettings: Sendable, Equatable {
       models: models.merging(flags.models) { _, flag in flag },
       logLevel: flags.logLevel ?? logLevel ?? .info,
       maxRequestBytes: flags.maxRequestBytes ?? maxRequestBytes ?? Settings.defaultMaxRequestBytes,
-      shutdownGraceSeconds: flags.shutdownGraceSeconds ?? shutdownGraceSeconds ?? Settings.defaultShutdownGraceSeconds
+      shutdownGraceSeconds: flags.shutdownGraceSeconds ?? shutdownGraceSeconds ?? Settings.defaultShutdownGraceSeconds,
+      starter: flags.starter ?? starter ?? true,
+      starterModel: flags.starterModel ?? starterModel,
+      maxBatchSize: flags.maxBatchSize ?? maxBatchSize ?? Settings.defaultMaxBatchSize,
+      maxBatchWaitMicroseconds: flags.maxBatchWaitMicroseconds ?? maxBatchWaitMicroseconds ?? Settings.defaultMaxBatchWaitMicroseconds,
+      maxTextBytes: flags.maxTextBytes ?? maxTextBytes ?? Settings.defaultMaxTextBytes
     )
   }
 }

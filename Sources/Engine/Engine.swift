@@ -1,31 +1,42 @@
+import Encoders
+import Foundation
 import Logging
 
-/// Owns the spaces and runs embed requests against them.
-///
-/// This is the seam the transport talks to. Spaces come from model directories (`--model NAME=DIR` and the
-/// config file); loading them is the inference engine's job, so until encoders exist a model directory is
-/// refused at startup with a message saying so, and the engine serves no spaces.
+/// Owns the spaces and runs embed requests against them. The transport talks to this and nothing deeper.
 public final class Engine: Sendable {
   /// The space a request gets when it names none.
   public static let defaultSpaceName = "starter"
 
-  private let spacesByName: [String: SpaceDescription]
-  private let logger: Logger
+  private let spacesByName: [String: Space]
 
-  /// Builds the engine from `name → model directory` pairs.
-  public init(models: [String: String], logger: Logger) throws {
-    self.logger = logger
-    if let (name, directory) = models.min(by: { $0.key < $1.key }) {
-      throw EngineError.modelLoadFailed(
-        name: name, directory: directory,
-        reason: "this build has no encoders yet; loading model directories arrives with the inference engine")
+  /// Loads every `name → model directory`; any failure stops start-up with the directory and the reason.
+  public init(models: [String: String], configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) throws {
+    var spaces: [String: Space] = [:]
+    for (name, directory) in models.sorted(by: { $0.key < $1.key }) {
+      let started = Date()
+      do {
+        let model = try ModelDirectory.load(directory)
+        spaces[name] = try Space(name: name, model: model, configuration: configuration)
+      } catch let error as EngineError {
+        throw error
+      } catch {
+        throw EngineError.modelLoadFailed(name: name, directory: directory, reason: "\(error)")
+      }
+      let space = spaces[name]!.description
+      logger.info(
+        "space loaded",
+        metadata: [
+          "space": "\(name)", "directory": "\(directory)", "dimension": "\(space.dimension)",
+          "modalities": "\(space.modalities.map(\.rawValue).joined(separator: "+"))",
+          "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
+        ])
     }
-    self.spacesByName = [:]
+    spacesByName = spaces
   }
 
   /// Spaces sorted by name.
   public var spaces: [SpaceDescription] {
-    spacesByName.values.sorted { $0.name < $1.name }
+    spacesByName.values.map(\.description).sorted { $0.name < $1.name }
   }
 
   /// The default space's name when it is loaded.
@@ -35,10 +46,49 @@ public final class Engine: Sendable {
 
   /// Resolves a requested space name (empty = default) or throws `unknownSpace` naming the ones that exist.
   public func space(named requested: String) throws -> SpaceDescription {
+    try resolve(requested).description
+  }
+
+  private func resolve(_ requested: String) throws -> Space {
     let name = requested.isEmpty ? Self.defaultSpaceName : requested
     guard let space = spacesByName[name] else {
-      throw EngineError.unknownSpace(name, available: spaces.map(\.name))
+      throw EngineError.unknownSpace(name, available: spacesByName.keys.sorted())
     }
     return space
+  }
+
+  /// Embeds a batch of inputs with one space; each input gets its own result, in order.
+  public func embed(space requested: String, inputs: [EmbedInput], options: EmbedOptions) async throws
+    -> (space: SpaceDescription, results: [Result<EmbeddingOutput, InputError>])
+  {
+    let space = try resolve(requested)
+    var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
+    var texts: [(index: Int, text: String)] = []
+    for (index, input) in inputs.enumerated() {
+      switch input {
+      case .text(let text):
+        texts.append((index, text))
+      case .image, .audio, .file:
+        let modality: String
+        switch input {
+        case .image: modality = "image"
+        case .audio: modality = "audio"
+        default: modality = "file"
+        }
+        results[index] = .failure(
+          InputError(.invalidArgument, "space '\(space.description.name)' cannot embed \(modality) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))"))
+      }
+    }
+    if !texts.isEmpty {
+      guard let pipeline = space.text else {
+        for item in texts {
+          results[item.index] = .failure(InputError(.invalidArgument, "space '\(space.description.name)' has no text encoder"))
+        }
+        return (space.description, results.map { $0! })
+      }
+      let outputs = await pipeline.embed(texts.map(\.text), options: options)
+      for (item, output) in zip(texts, outputs) { results[item.index] = output }
+    }
+    return (space.description, results.map { $0! })
   }
 }

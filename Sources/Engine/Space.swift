@@ -1,3 +1,5 @@
+import Encoders
+
 /// What a client may know about a space: its name, dimension and one encoder per modality.
 public struct SpaceDescription: Sendable, Equatable {
   public struct EncoderDescription: Sendable, Equatable {
@@ -10,25 +12,31 @@ public struct SpaceDescription: Sendable, Equatable {
     public var fingerprint: String
     /// Longest input taken in one piece (tokens for text, seconds for audio, 0 when not applicable).
     public var maxInput: Double
-
-    public init(modality: Modality, modelID: String, architecture: String, fingerprint: String, maxInput: Double) {
-      self.modality = modality
-      self.modelID = modelID
-      self.architecture = architecture
-      self.fingerprint = fingerprint
-      self.maxInput = maxInput
-    }
   }
 
   public var name: String
   public var dimension: Int
   public var encoders: [EncoderDescription]
 
-  public init(name: String, dimension: Int, encoders: [EncoderDescription]) {
-    self.name = name
-    self.dimension = dimension
-    self.encoders = encoders
-  }
-
   public var modalities: [Modality] { encoders.map(\.modality) }
+}
+
+/// A loaded space: its encoders and their batchers.
+final class Space: Sendable {
+  let description: SpaceDescription
+  let text: TextPipeline?
+
+  init(name: String, model: LoadedModel, configuration: EngineConfiguration) throws {
+    var encoders: [SpaceDescription.EncoderDescription] = []
+    var dimension: Int?
+    if let text = model.text {
+      encoders.append(.init(modality: .text, modelID: model.modelID, architecture: text.architecture, fingerprint: model.fingerprint, maxInput: Double(text.maxTokens)))
+      dimension = text.dimension
+      self.text = TextPipeline(encoder: text, fingerprint: model.fingerprint, label: name, configuration: configuration)
+    } else {
+      self.text = nil
+    }
+    guard let dimension else { throw EngineError.modelLoadFailed(name: name, directory: model.modelID, reason: "the model has no encoder Chorus can serve") }
+    description = SpaceDescription(name: name, dimension: dimension, encoders: encoders)
+  }
 }

@@ -11,8 +11,45 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
   }
 
   public func embed(request: Chorus_V1_EmbedRequest, context: ServerContext) async throws -> Chorus_V1_EmbedResponse {
-    let space = try RPCError.mapping { try engine.space(named: request.space) }
-    throw RPCError(code: .unimplemented, message: "space '\(space.name)' has no encoders in this build; embedding arrives with the inference engine")
+    // Inputs with nothing set are answered here; the rest go to the engine in one call so they batch together.
+    var inputs: [EmbedInput] = []
+    var positions: [Int] = []
+    var results = [Chorus_V1_EmbedResult](repeating: Chorus_V1_EmbedResult(), count: request.inputs.count)
+    for (index, input) in request.inputs.enumerated() {
+      switch input.content {
+      case .text(let text): inputs.append(.text(text))
+      case .image(let data): inputs.append(.image(data))
+      case .audio(let data): inputs.append(.audio(data))
+      case .file(let file): inputs.append(.file(path: file.path, modality: Modality(file.modality)))
+      case nil:
+        results[index].error = ItemErrors.message(.invalidArgument, "input \(index) is empty: set text, image, audio or file")
+        continue
+      }
+      positions.append(index)
+    }
+    let options = EmbedOptions(
+      raw: request.options.raw, failOnTruncation: request.options.failOnTruncation, segments: request.options.segments,
+      bypassCache: request.options.bypassCache)
+    let (space, outputs) = try await RPCError.mapping { try await engine.embed(space: request.space, inputs: inputs, options: options) }
+    for (index, output) in zip(positions, outputs) {
+      switch output {
+      case .success(let embedding):
+        results[index].embedding = .with {
+          $0.modality = Chorus_V1_Modality(embedding.modality)
+          $0.vector = embedding.vector
+          $0.cached = embedding.cached
+          $0.truncated = embedding.truncated
+          $0.contentHash = embedding.contentHash
+        }
+      case .failure(let error):
+        results[index].error = ItemErrors.message(error)
+      }
+    }
+    var response = Chorus_V1_EmbedResponse()
+    response.space = space.name
+    response.dimension = UInt32(space.dimension)
+    response.results = results
+    return response
   }
 
   public func listSpaces(request: Chorus_V1_ListSpacesRequest, context: ServerContext) async throws -> Chorus_V1_ListSpacesResponse {

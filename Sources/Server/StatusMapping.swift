@@ -1,3 +1,4 @@
+import ChorusAPI
 import Engine
 import GRPCCore
 
@@ -21,5 +22,35 @@ extension RPCError {
     } catch let error as EngineError {
       throw RPCError(error)
     }
+  }
+
+  static func mapping<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+      return try await body()
+    } catch let error as EngineError {
+      throw RPCError(error)
+    }
+  }
+}
+
+/// Per-input errors as the API carries them (canonical gRPC codes in an `ItemError`).
+enum ItemErrors {
+  static func message(_ code: RPCError.Code, _ text: String) -> Chorus_V1_ItemError {
+    .with {
+      $0.code = Int32(code.rawValue)
+      $0.message = text
+    }
+  }
+
+  static func message(_ error: InputError) -> Chorus_V1_ItemError {
+    let code: RPCError.Code
+    switch error.kind {
+    case .invalidArgument: code = .invalidArgument
+    case .notFound: code = .notFound
+    case .resourceExhausted: code = .resourceExhausted
+    case .unimplemented: code = .unimplemented
+    case .internalError: code = .internalError
+    }
+    return message(code, error.message)
   }
 }

@@ -42,14 +42,60 @@ final class APITests: XCTestCase {
     XCTAssertLessThan(info.uptimeSeconds, 120)
   }
 
-  func testSpacesListsNoneWithoutModels() async throws {
+  func testStarterSpaceIsServedByDefault() async throws {
     let spaces = try await daemon.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).listSpaces(.init()) }
-    XCTAssertEqual(spaces.spaces, [])
-    XCTAssertEqual(spaces.defaultSpace, "")
+    XCTAssertEqual(spaces.defaultSpace, "starter")
+    let starter = try XCTUnwrap(spaces.spaces.first { $0.name == "starter" })
+    XCTAssertEqual(starter.dimension, 384)
+    XCTAssertEqual(starter.encoders.map(\.modality), [.text])
+    XCTAssertEqual(starter.encoders[0].architecture, "bert")
+    XCTAssertEqual(starter.encoders[0].modelID, "all-MiniLM-L6-v2")
+    XCTAssertEqual(starter.encoders[0].fingerprint.count, 64)
+    XCTAssertEqual(starter.encoders[0].maxInput, 256)
+  }
+
+  /// Through the socket, the starter's vectors equal sentence-transformers' (fixture from the reference).
+  func testStarterEmbeddingsEqualReference() async throws {
+    let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("EncodersTests/Fixtures/minilm.expected.json")
+    let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: fixture)) as? [String: Any])
+    let texts = try XCTUnwrap(reference["texts"] as? [String])
+    let expected = try XCTUnwrap(reference["vectors"] as? [[Double]])
+    let response = try await daemon.withClient {
+      try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with { $0.inputs = texts.map { text in .with { $0.text = text } } })
+    }
+    XCTAssertEqual(response.space, "starter")
+    XCTAssertEqual(response.dimension, 384)
+    XCTAssertEqual(response.results.count, texts.count)
+    for (index, (result, reference)) in zip(response.results, expected).enumerated() {
+      let vector = result.embedding.vector
+      XCTAssertEqual(vector.count, 384, "text \(index)")
+      let difference = zip(vector, reference).map { abs(Double($0) - $1) }.max() ?? 1
+      XCTAssertLessThanOrEqual(difference, 1e-4, "text \(index)")
+    }
+    XCTAssertTrue(response.results[47].embedding.truncated, "the 300-word text is cut to 256 tokens")
+    XCTAssertFalse(response.results[0].embedding.truncated)
+  }
+
+  func testEachInputGetsItsOwnResultInOrder() async throws {
+    let response = try await daemon.withClient {
+      try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with {
+        $0.inputs = [.with { $0.text = "a cat" }, Chorus_V1_Input(), .with { $0.image = Data([0xFF, 0xD8, 0xFF]) }, .with { $0.text = "a dog" }]
+      })
+    }
+    XCTAssertEqual(response.results.count, 4)
+    XCTAssertEqual(response.results[0].embedding.vector.count, 384)
+    XCTAssertEqual(response.results[1].error.code, 3)
+    XCTAssertTrue(response.results[1].error.message.contains("input 1 is empty"), response.results[1].error.message)
+    XCTAssertEqual(response.results[2].error.code, 3)
+    XCTAssertTrue(response.results[2].error.message.contains("cannot embed image"), response.results[2].error.message)
+    XCTAssertEqual(response.results[3].embedding.vector.count, 384)
+    // SHA-256 of the UTF-8 text, as `printf 'a dog' | sha256sum` gives it.
+    XCTAssertEqual(response.results[3].embedding.contentHash, "7dbdf68ac0bb3482a281e2672b08773f99a4315d6e6fe02d3317d50a28d18401")
   }
 
   func testUnknownSpaceIsNotFoundNamingTheSpaces() async throws {
-    await assertRPCError(.notFound, contains: "no space named 'nope'") {
+    await assertRPCError(.notFound, contains: "no space named 'nope' (available: starter)") {
       _ = try await self.daemon.withClient {
         try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with {
           $0.space = "nope"

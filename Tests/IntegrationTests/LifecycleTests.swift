@@ -114,13 +114,41 @@ final class LifecycleTests: XCTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.socketPath), "no socket is left behind")
   }
 
-  func testModelFlagIsRefusedUntilEncodersExist() async throws {
+  func testBadModelDirectoryStopsStartupNamingIt() async throws {
     let daemon = DaemonProcess(arguments: ["--model", "clip=/nonexistent"])
     defer { daemon.stop() }
     try daemon.start()
     let status = try await daemon.waitForExit()
     XCTAssertNotEqual(status, 0)
-    XCTAssertTrue(daemon.stderr.contains("cannot load space 'clip' from /nonexistent"), daemon.stderr)
+    XCTAssertTrue(daemon.stderr.contains("cannot load space 'clip' from /nonexistent: /nonexistent: not a directory"), daemon.stderr)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: daemon.socketPath), "no socket is left behind")
+  }
+
+  func testModelFlagAddsASpaceBesideTheStarter() async throws {
+    let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("EncodersTests/Fixtures/tiny-bert-st").path
+    let daemon = DaemonProcess(arguments: ["--model", "tiny=\(tiny)"])
+    defer { daemon.stop() }
+    try await daemon.startServing()
+    let spaces = try await daemon.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).listSpaces(.init()) }
+    XCTAssertEqual(spaces.spaces.map(\.name), ["starter", "tiny"])
+    let response = try await daemon.withClient {
+      try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with {
+        $0.space = "tiny"
+        $0.inputs = [.with { $0.text = "hello" }]
+      })
+    }
+    XCTAssertEqual(response.dimension, 32)
+    XCTAssertEqual(response.results[0].embedding.vector.count, 32)
+  }
+
+  func testNoStarterServesNoSpaces() async throws {
+    let daemon = DaemonProcess(arguments: ["--no-starter"])
+    defer { daemon.stop() }
+    try await daemon.startServing()
+    let spaces = try await daemon.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).listSpaces(.init()) }
+    XCTAssertEqual(spaces.spaces, [])
+    XCTAssertEqual(spaces.defaultSpace, "")
   }
 }
 

@@ -4,7 +4,7 @@ import os
 import grpc
 import pytest
 
-from chorus.v1 import collections_pb2, collections_pb2_grpc, embedding_pb2, embedding_pb2_grpc, system_pb2, system_pb2_grpc
+from chorus.v1 import collections_pb2, common_pb2, collections_pb2_grpc, embedding_pb2, embedding_pb2_grpc, system_pb2, system_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
@@ -34,10 +34,38 @@ def test_info(daemon):
     assert 0 < info.uptime_seconds < 120
 
 
-def test_spaces_empty_without_models(daemon):
+def test_starter_space_is_listed(daemon):
     spaces = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel).ListSpaces(embedding_pb2.ListSpacesRequest())
-    assert list(spaces.spaces) == []
-    assert spaces.default_space == ""
+    assert spaces.default_space == "starter"
+    (starter,) = [s for s in spaces.spaces if s.name == "starter"]
+    assert starter.dimension == 384
+    assert [e.modality for e in starter.encoders] == [common_pb2.MODALITY_TEXT]
+
+
+def test_embed_batch_answers_each_input_in_order(daemon):
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
+    response = stub.Embed(embedding_pb2.EmbedRequest(inputs=[{"text": "a dog playing in the park"}, {}, {"audio": b"RIFF"}, {"text": ""}]))
+    assert response.space == "starter" and response.dimension == 384
+    kinds = [r.WhichOneof("outcome") for r in response.results]
+    assert kinds == ["embedding", "error", "error", "embedding"]
+    vector = response.results[0].embedding.vector
+    assert len(vector) == 384
+    assert abs(sum(v * v for v in vector) - 1.0) < 1e-4
+    assert response.results[1].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "cannot embed audio" in response.results[2].error.message
+
+
+def test_embed_matches_reference_vectors(daemon):
+    """The starter's vectors through the socket equal sentence-transformers' (committed reference fixture)."""
+    import json
+    import pathlib
+
+    fixture = json.loads((pathlib.Path(__file__).parents[1] / "EncodersTests/Fixtures/minilm.expected.json").read_text())
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
+    texts = fixture["texts"][:10]
+    response = stub.Embed(embedding_pb2.EmbedRequest(inputs=[{"text": t} for t in texts]))
+    for result, expected in zip(response.results, fixture["vectors"][:10]):
+        assert max(abs(a - b) for a, b in zip(result.embedding.vector, expected)) < 1e-4
 
 
 def test_unknown_space_is_not_found(daemon):
@@ -45,7 +73,7 @@ def test_unknown_space_is_not_found(daemon):
     with pytest.raises(grpc.RpcError) as error:
         stub.Embed(embedding_pb2.EmbedRequest(space="nope", inputs=[{"text": "hello"}]))
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
-    assert "no space named 'nope'" in error.value.details()
+    assert "no space named 'nope' (available: starter)" in error.value.details()
 
 
 def test_collections_are_unimplemented_with_a_reason(daemon):

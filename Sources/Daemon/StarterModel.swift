@@ -1,0 +1,27 @@
+import Foundation
+
+/// Where the starter space's model (all-MiniLM-L6-v2, fetched by scripts/fetch-models) is looked for.
+enum StarterModel {
+  static let directoryName = "all-MiniLM-L6-v2"
+
+  /// The configured directory when it exists, else the first standard place that holds the model.
+  static func locate(configured: String?) -> String? {
+    if let configured {
+      return FileManager.default.fileExists(atPath: configured + "/config.json") ? configured : nil
+    }
+    return candidates().first { FileManager.default.fileExists(atPath: $0 + "/config.json") }
+  }
+
+  /// The installed copy (`/usr/local/bin/chorusd` → `/usr/local/share/chorus/models`), then `Models/` of the
+  /// repository a build lives in (`.build/<triple>/<config>/chorusd`, three or four levels up).
+  static func candidates() -> [String] {
+    let executable = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
+    var directory = executable.deletingLastPathComponent()
+    var places = [directory.appendingPathComponent("../share/chorus/models/\(directoryName)").standardizedFileURL.path]
+    for _ in 0..<4 {
+      directory = directory.deletingLastPathComponent()
+      places.append(directory.appendingPathComponent("Models/\(directoryName)").path)
+    }
+    return places
+  }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// One input of an embed request, as the transport hands it over.
+public enum EmbedInput: Sendable {
+  case text(String)
+  case image(Data)
+  case audio(Data)
+  /// A file on the daemon's host; `modality` nil means "tell by content".
+  case file(path: String, modality: Modality?)
+}
+
+public struct EmbedOptions: Sendable {
+  /// Skip the final L2 normalisation.
+  public var raw = false
+  /// Over-long text is an error instead of being truncated.
+  public var failOnTruncation = false
+  public var segments = false
+  public var bypassCache = false
+
+  public init(raw: Bool = false, failOnTruncation: Bool = false, segments: Bool = false, bypassCache: Bool = false) {
+    self.raw = raw
+    self.failOnTruncation = failOnTruncation
+    self.segments = segments
+    self.bypassCache = bypassCache
+  }
+}
+
+/// The vector of one input.
+public struct EmbeddingOutput: Sendable, Equatable {
+  public var modality: Modality
+  public var vector: [Float]
+  public var cached: Bool
+  public var truncated: Bool
+  /// Hex SHA-256 of the input's bytes (UTF-8 for text).
+  public var contentHash: String
+}
+
+/// Why one input of a batch got no vector; the rest of the batch is unaffected.
+public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+  public enum Kind: Sendable, Equatable {
+    case invalidArgument, notFound, resourceExhausted, unimplemented, internalError
+  }
+  public var kind: Kind
+  public var message: String
+  public var description: String { message }
+
+  public init(_ kind: Kind, _ message: String) {
+    self.kind = kind
+    self.message = message
+  }
+}
+
+/// Limits and batching knobs of the engine.
+public struct EngineConfiguration: Sendable {
+  /// Most inputs one batch runs at once.
+  public var maxBatchSize: Int
+  /// How long the first request of a batch waits for company, in microseconds.
+  public var maxBatchWaitMicroseconds: Int
+  /// Text longer than this many UTF-8 bytes is refused before tokenizing.
+  public var maxTextBytes: Int
+
+  public init(maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 2000, maxTextBytes: Int = 65536) {
+    self.maxBatchSize = maxBatchSize
+    self.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
+    self.maxTextBytes = maxTextBytes
+  }
+}
