@@ -11,7 +11,7 @@ public struct LoadedModel: Sendable {
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
-  public static let supportedModelTypes = ["bert"]
+  public static let supportedModelTypes = ["bert", "clip"]
 
   public static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
@@ -30,6 +30,8 @@ public enum ModelDirectory {
     switch modelType {
     case "bert":
       model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
+    case "clip":
+      model.text = try CLIPTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
     default:
       throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
     }

@@ -21,6 +21,24 @@ final class TextParityTests: XCTestCase {
     try assertParity(directory: Self.models.appendingPathComponent("all-MiniLM-L6-v2"), expected: Self.fixtures.appendingPathComponent("minilm.expected.json"))
   }
 
+  /// CLIP's text_embeds (normalised) and get_text_features (raw) of a tiny random CLIPModel.
+  func testTinyCLIPText() throws {
+    let expected = Self.fixtures.appendingPathComponent("tiny-clip.expected.json")
+    let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: expected)) as? [String: Any])
+    let texts = try XCTUnwrap(reference["texts"] as? [String])
+    let raw = try XCTUnwrap(reference["raw"] as? [[Double]]).map { $0.map(Float.init) }
+    let encoder = try XCTUnwrap(ModelDirectory.load(Self.fixtures.appendingPathComponent("tiny-clip").path).text)
+    XCTAssertEqual(encoder.architecture, "clip_text")
+    XCTAssertEqual(encoder.dimension, 24)
+    let ours = encoder.embed(texts.map { encoder.tokenize($0).ids })
+    for (index, (mine, theirs)) in zip(ours, raw).enumerated() {
+      XCTAssertGreaterThanOrEqual(cosineSimilarity(mine, theirs), 0.99999, "text \(index)")
+      XCTAssertLessThanOrEqual(maxAbsDifference(mine, theirs), 1e-4 * max(1, theirs.map(abs).max()!), "text \(index)")
+    }
+    // Normalised, they are CLIPModel's text_embeds.
+    try assertParity(directory: Self.fixtures.appendingPathComponent("tiny-clip"), expected: expected, normalize: true)
+  }
+
   /// Batched together or one by one, the vectors are the same (padding must not leak into results).
   func testBatchingDoesNotChangeVectors() throws {
     let encoder = try XCTUnwrap(ModelDirectory.load(Self.fixtures.appendingPathComponent("tiny-bert-st").path).text)
@@ -40,7 +58,7 @@ final class TextParityTests: XCTestCase {
     try FileManager.default.copyItem(
       at: Self.fixtures.appendingPathComponent("tiny-bert-st/model.safetensors"), to: directory.appendingPathComponent("model.safetensors"))
     XCTAssertThrowsError(try ModelDirectory.load(directory.path)) { error in
-      XCTAssertTrue("\(error)".contains("model_type 'gpt2' is not supported (supported: bert"), "\(error)")
+      XCTAssertTrue("\(error)".contains("model_type 'gpt2' is not supported (supported: bert, clip"), "\(error)")
     }
   }
 
@@ -57,12 +75,13 @@ final class TextParityTests: XCTestCase {
     }
   }
 
-  private func assertParity(directory: URL, expected: URL, file: StaticString = #filePath, line: UInt = #line) throws {
+  private func assertParity(directory: URL, expected: URL, normalize: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
     let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: expected)) as? [String: Any])
     let texts = try XCTUnwrap(reference["texts"] as? [String])
     let vectors = try XCTUnwrap(reference["vectors"] as? [[Double]]).map { $0.map(Float.init) }
     let encoder = try XCTUnwrap(ModelDirectory.load(directory.path).text)
-    let ours = encoder.embed(texts.map { encoder.tokenize($0).ids })
+    let computed = encoder.embed(texts.map { encoder.tokenize($0).ids })
+    let ours = normalize ? computed.map(l2Normalized) : computed
     var worstCosine: Float = 1, worstAbs: Float = 0
     for (index, (mine, theirs)) in zip(ours, vectors).enumerated() {
       let cosine = cosineSimilarity(mine, theirs), difference = maxAbsDifference(mine, theirs)

@@ -92,3 +92,25 @@ def test_oversized_request_is_resource_exhausted_and_daemon_keeps_serving(daemon
     assert "65536" in error.value.details()
     health = health_pb2_grpc.HealthStub(daemon.channel)
     assert health.Check(health_pb2.HealthCheckRequest()).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_clip_directory_serves_text_equal_to_reference(tmp_path):
+    """`chorusd --model clip=DIR` on a Hugging Face CLIP directory: text vectors equal CLIPModel's text_embeds."""
+    import json
+    import pathlib
+
+    import conftest
+
+    fixtures = pathlib.Path(__file__).parents[1] / "EncodersTests/Fixtures"
+    reference = json.loads((fixtures / "tiny-clip.expected.json").read_text())
+    d = conftest.Daemon(str(tmp_path), extra_args=("--no-starter", "--model", f"clip={fixtures / 'tiny-clip'}"))
+    try:
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(d.channel)
+        spaces = stub.ListSpaces(embedding_pb2.ListSpacesRequest())
+        assert [(s.name, s.dimension, s.encoders[0].architecture) for s in spaces.spaces] == [("clip", 24, "clip_text")]
+        response = stub.Embed(embedding_pb2.EmbedRequest(space="clip", inputs=[{"text": t} for t in reference["texts"]]))
+        for result, expected in zip(response.results, reference["vectors"]):
+            assert max(abs(a - b) for a, b in zip(result.embedding.vector, expected)) < 1e-4
+        assert response.results[7].embedding.truncated  # 100 words > 77 tokens
+    finally:
+        d.stop()

@@ -1,0 +1,96 @@
+import Foundation
+import Tensor
+import Tokenizers
+
+/// CLIP's text tower (`CLIPTextModelWithProjection` inside `CLIPModel`): token + position embeddings, a
+/// pre-norm causal transformer, final layer norm, the hidden state at the end-of-text token, text_projection.
+public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
+  public let architecture = "clip_text"
+  public let dimension: Int
+  public let maxTokens: Int
+  let tokenizer: ByteLevelBPETokenizer
+  let width: Int
+  let tokenEmbedding: Tensor
+  let positionEmbedding: Tensor
+  let stack: TransformerStack
+  let finalNorm: NormWeights
+  let projection: Tensor
+  /// Old configs say eos_token_id 2 and transformers then pools at the highest id; otherwise at the first eos.
+  let poolAtHighestID: Bool
+  let eosID: Int32
+
+  public init(directory: URL, config: ModelConfig, checkpoint: SafeTensorsFile) throws {
+    let text = try config.section("text_config")
+    let width = try text.int("hidden_size", default: 512)
+    self.width = width
+    let heads = try text.int("num_attention_heads", default: 8)
+    let layers = try text.int("num_hidden_layers", default: 12)
+    let intermediate = try text.int("intermediate_size", default: 2048)
+    let vocabulary = try text.int("vocab_size", default: 49408)
+    let positions = try text.int("max_position_embeddings", default: 77)
+    let epsilon = try text.float("layer_norm_eps", default: 1e-5)
+    let activationName = try text.string("hidden_act", default: "quick_gelu")
+    guard let activation = Activation(configName: activationName) else {
+      throw CheckpointError("\(config.url.path): text_config.hidden_act '\(activationName)' is not supported")
+    }
+    dimension = try config.int("projection_dim", default: 512)
+    let eos = try text.int("eos_token_id", default: 2)
+    poolAtHighestID = eos == 2
+    eosID = Int32(eos)
+
+    let w = Weights(file: checkpoint, prefix: "text_model.")
+    tokenEmbedding = try w("embeddings.token_embedding.weight", [vocabulary, width])
+    positionEmbedding = try w("embeddings.position_embedding.weight", [positions, width])
+    stack = TransformerStack(
+      layers: try (0..<layers).map { index in
+        let l = w.scoped("encoder.layers.\(index).")
+        return EncoderLayerWeights(
+          qkv: .fused([
+            try LinearWeights(l, "self_attn.q_proj", in: width, out: width),
+            try LinearWeights(l, "self_attn.k_proj", in: width, out: width),
+            try LinearWeights(l, "self_attn.v_proj", in: width, out: width),
+          ]),
+          attentionOutput: try LinearWeights(l, "self_attn.out_proj", in: width, out: width),
+          norm1: try NormWeights(l, "layer_norm1", width: width, epsilon: epsilon),
+          norm2: try NormWeights(l, "layer_norm2", width: width, epsilon: epsilon),
+          up: try LinearWeights(l, "mlp.fc1", in: width, out: intermediate),
+          down: try LinearWeights(l, "mlp.fc2", in: intermediate, out: width))
+      },
+      width: width, heads: heads, activation: activation, placement: .pre)
+    finalNorm = try NormWeights(w, "final_layer_norm", width: width, epsilon: epsilon)
+    projection = try Weights(file: checkpoint)("text_projection.weight", [dimension, width])
+    do {
+      tokenizer = try ByteLevelBPETokenizer.load(directory: directory)
+    } catch {
+      throw CheckpointError("\(directory.path): tokenizer: \(error)")
+    }
+    maxTokens = positions
+  }
+
+  public func tokenize(_ text: String) -> TokenizedText {
+    let encoding = tokenizer.encode(text, maxLength: maxTokens)
+    return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
+  }
+
+  public func embed(_ batch: [[Int32]]) -> [[Float]] {
+    let sequence = batch.map(\.count).max() ?? 0
+    let hidden = Tensor(zeros: [batch.count * sequence, width])
+    for (b, ids) in batch.enumerated() {
+      for (position, id) in ids.enumerated() {
+        let row = hidden.data + (b * sequence + position) * width
+        let token = tokenEmbedding.data + Int(id) * width, place = positionEmbedding.data + position * width
+        for i in 0..<width { row[i] = token[i] + place[i] }
+      }
+    }
+    stack.forward(hidden, batch: batch.count, sequence: sequence, lengths: batch.map(\.count), causal: true)
+    // Only the pooled rows need the final norm and the projection.
+    let pooled = Tensor(zeros: [batch.count, width])
+    for (b, ids) in batch.enumerated() {
+      let position = ids.firstIndex(of: poolAtHighestID ? ids.max()! : eosID) ?? 0
+      (pooled.data + b * width).update(from: hidden.data + (b * sequence + position) * width, count: width)
+    }
+    finalNorm.apply(pooled)
+    let projected = linear(pooled, weight: projection, bias: nil)
+    return (0..<batch.count).map { Array(projected.row($0)) }
+  }
+}
