@@ -80,6 +80,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // Benchmarks beside the reference implementation: swift run -c release chorus-bench text
+    .executableTarget(name: "chorus-bench", dependencies: ["Encoders", "Tensor"], path: "Benchmarks/chorus-bench"),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),

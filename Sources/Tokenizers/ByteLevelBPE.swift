@@ -32,9 +32,13 @@ public final class ByteLevelBPETokenizer: Sendable {
     specials = [(startToken, start), (endToken, end)]
   }
 
-  /// Loads vocab.json and merges.txt from a model directory.
+  /// Loads vocab.json and merges.txt from a model directory, or the BPE model inside tokenizer.json when the
+  /// directory has only that (as newer transformers versions save it).
   public static func load(directory: URL) throws -> ByteLevelBPETokenizer {
     let vocabURL = directory.appendingPathComponent("vocab.json"), mergesURL = directory.appendingPathComponent("merges.txt")
+    if !FileManager.default.fileExists(atPath: vocabURL.path) {
+      return try load(tokenizerJSON: directory.appendingPathComponent("tokenizer.json"))
+    }
     guard let vocabData = FileManager.default.contents(atPath: vocabURL.path),
       let raw = try? JSONSerialization.jsonObject(with: vocabData) as? [String: Any]
     else { throw TokenizerError("\(vocabURL.path): missing or not a JSON object") }
@@ -49,6 +53,27 @@ public final class ByteLevelBPETokenizer: Sendable {
       let parts = line.split(separator: " ")
       guard parts.count == 2 else { continue }
       merges.append((String(parts[0]), String(parts[1])))
+    }
+    return try ByteLevelBPETokenizer(vocabulary: vocabulary, merges: merges)
+  }
+
+  static func load(tokenizerJSON url: URL) throws -> ByteLevelBPETokenizer {
+    guard let data = FileManager.default.contents(atPath: url.path),
+      let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let model = root["model"] as? [String: Any]
+    else { throw TokenizerError("\(url.deletingLastPathComponent().path): neither vocab.json + merges.txt nor a readable tokenizer.json") }
+    guard model["type"] as? String == "BPE", let rawVocabulary = model["vocab"] as? [String: Any], let rawMerges = model["merges"] as? [Any] else {
+      throw TokenizerError("\(url.path): model is not a BPE model with vocab and merges")
+    }
+    var vocabulary: [String: Int32] = [:]
+    for (token, id) in rawVocabulary {
+      guard let id = (id as? NSNumber)?.int32Value else { throw TokenizerError("\(url.path): id of '\(token)' is not a number") }
+      vocabulary[token] = id
+    }
+    // Merges are "left right" strings in older files and [left, right] pairs in newer ones.
+    let merges: [(String, String)] = try rawMerges.map { merge in
+      if let pair = merge as? [String], pair.count == 2 { return (pair[0], pair[1]) }
+      if let line = merge as? String, case let parts = line.split(separator: " "), parts.count == 2 { return (String(parts[0]), String(parts[1])) }
+      throw TokenizerError("\(url.path): a merge is neither \"a b\" nor [a, b]")
     }
     return try ByteLevelBPETokenizer(vocabulary: vocabulary, merges: merges)
   }

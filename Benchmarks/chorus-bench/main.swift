@@ -1,0 +1,100 @@
+import Encoders
+import Foundation
+import Tensor
+
+// chorus-bench: throughput of Chorus's encoders beside the reference implementation on the same weights, in the
+// same run. `swift run -c release chorus-bench text [--python PATH] [--seconds S]`.
+// The reference side is scripts/bench-reference.py, run with a Python that has torch (default: $CHORUS_REFERENCE_PYTHON).
+
+let arguments = CommandLine.arguments
+func option(_ name: String) -> String? {
+  arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
+}
+guard arguments.count >= 2, arguments[1] == "text" else {
+  FileHandle.standardError.write(Data("usage: chorus-bench text [--python PATH] [--seconds S]\n".utf8))
+  exit(2)
+}
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let python = option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_REFERENCE_PYTHON"]
+let seconds = Double(option("--seconds") ?? "5")!
+let script = root.appendingPathComponent("scripts/bench-reference.py").path
+
+/// ~12-token captions, as the issue's benchmark asks.
+let texts = [
+  "a dog playing in the park on a sunny afternoon", "two children building a sandcastle by the sea",
+  "a red car parked beside an old stone bridge", "sunset over the mountains with orange clouds",
+  "a cat sleeping on a warm wooden windowsill", "people walking through a busy night market",
+  "a bowl of fresh fruit on the kitchen table", "an old lighthouse standing on a rocky coast",
+]
+
+func runReference(_ args: [String]) -> [String: Any]? {
+  guard let python else { return nil }
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: python)
+  process.arguments = [script] + args
+  process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"]) { $1 }
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = FileHandle.nullDevice
+  do { try process.run() } catch { return nil }
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+}
+
+func throughput(_ encoder: any TextEncoder, batch: Int) -> Double {
+  let chunk = Array(repeating: texts, count: batch / texts.count + 1).flatMap { $0 }.prefix(batch)
+  for _ in 0..<3 { _ = encoder.embed(chunk.map { encoder.tokenize($0).ids }) }
+  var done = 0
+  let start = Date()
+  while Date().timeIntervalSince(start) < seconds {
+    _ = encoder.embed(chunk.map { encoder.tokenize($0).ids })
+    done += chunk.count
+  }
+  return Double(done) / Date().timeIntervalSince(start)
+}
+
+let textsFile = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-texts.json")
+try JSONSerialization.data(withJSONObject: texts).write(to: textsFile)
+
+var models: [(name: String, kind: String, directory: String)] = [("MiniLM-L6 (all-MiniLM-L6-v2)", "st", root.appendingPathComponent("Models/all-MiniLM-L6-v2").path)]
+let clipDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-clip-b32").path
+if python != nil {
+  if !FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
+    _ = runReference(["make-clip-b32", clipDirectory, root.appendingPathComponent("Models/clip-bpe").path])
+  }
+  models.append(("CLIP ViT-B/32 text (random weights)", "clip", clipDirectory))
+} else {
+  print("no reference Python (--python or CHORUS_REFERENCE_PYTHON): Chorus figures only")
+}
+
+setBLASThreads(2)
+print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(seconds) s per figure")
+for model in models {
+  let encoder = try ModelDirectory.load(model.directory).text!
+  let tokens = texts.map { encoder.tokenize($0).ids.count }
+  print("\n\(model.name): \(tokens.min()!)–\(tokens.max()!) tokens per text")
+  if let reference = runReference(["embed", model.kind, model.directory, textsFile.path])?["vectors"] as? [[Double]] {
+    let ours = encoder.embed(texts.map { encoder.tokenize($0).ids }).map(l2Normalized)
+    var worstCosine = 1.0, worstAbs = 0.0
+    for (mine, theirs) in zip(ours, reference) {
+      var dot = 0.0, a = 0.0, b = 0.0
+      for (x, y) in zip(mine, theirs) {
+        dot += Double(x) * y
+        a += Double(x) * Double(x)
+        b += y * y
+        worstAbs = max(worstAbs, abs(Double(x) - y))
+      }
+      worstCosine = min(worstCosine, dot / (a.squareRoot() * b.squareRoot()))
+    }
+    print("  parity vs reference: worst cosine \(String(format: "%.7f", worstCosine)), worst max-abs \(String(format: "%.2e", worstAbs))")
+  }
+  for batch in [1, 32] {
+    let ours = throughput(encoder, batch: batch)
+    var line = "  batch \(batch): chorus \(String(format: "%.1f", ours)) texts/s"
+    if let theirs = runReference(["throughput", model.kind, model.directory, "\(batch)", "\(seconds)", textsFile.path])?["texts_per_second"] as? Double {
+      line += ", pytorch \(String(format: "%.1f", theirs)) texts/s, ratio \(String(format: "%.2f", ours / theirs))×"
+    }
+    print(line)
+  }
+}
