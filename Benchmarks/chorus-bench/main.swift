@@ -10,6 +10,35 @@ let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
   arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
 }
+if arguments.count >= 2, arguments[1] == "gemm" {
+  // GFLOP/s of the GEMM shapes a transformer layer issues: Chorus's split over outputs (OpenBLAS single-threaded)
+  // and one plain call with OpenBLAS's own two threads.
+  for (m, n, k) in [(384, 1152, 384), (384, 1536, 384), (384, 384, 1536), (12, 1152, 384), (12, 1536, 384), (16 * 50, 2304, 768)] {
+    let x = Tensor(zeros: [m, k]), w = Tensor(zeros: [n, k]), y = Tensor(zeros: [m, n])
+    for i in 0..<x.count { x.data[i] = Float(i % 7) * 0.1 }
+    for i in 0..<w.count { w.data[i] = Float(i % 5) * 0.1 }
+    var results: [String] = []
+    for transposed in [false, true] {
+      var iterations = 0
+      let start = Date()
+      while Date().timeIntervalSince(start) < 1 {
+        if transposed {
+          setBLASThreads(2)
+          gemmNN(x, w, y, m: m, n: n, k: k)
+          setBLASThreads(1)
+        } else {
+          linear(x, weight: w, bias: nil, into: y)
+        }
+        iterations += 1
+      }
+      let gflops = 2.0 * Double(m * n * k) * Double(iterations) / Date().timeIntervalSince(start) / 1e9
+      results.append("\(transposed ? "openblas 2 threads" : "chorus split") \(String(format: "%.1f", gflops)) GFLOP/s")
+    }
+    print("m=\(m) n=\(n) k=\(k): " + results.joined(separator: ", "))
+  }
+  exit(0)
+}
+
 guard arguments.count >= 2, arguments[1] == "text" else {
   FileHandle.standardError.write(Data("usage: chorus-bench text [--python PATH] [--seconds S]\n".utf8))
   exit(2)
@@ -68,7 +97,6 @@ if python != nil {
   print("no reference Python (--python or CHORUS_REFERENCE_PYTHON): Chorus figures only")
 }
 
-setBLASThreads(2)
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(seconds) s per figure")
 for model in models {
   let encoder = try ModelDirectory.load(model.directory).text!
@@ -89,7 +117,7 @@ for model in models {
     }
     print("  parity vs reference: worst cosine \(String(format: "%.7f", worstCosine)), worst max-abs \(String(format: "%.2e", worstAbs))")
   }
-  for batch in [1, 32] {
+  for batch in (option("--batches")?.split(separator: ",").compactMap { Int($0) } ?? [1, 32]) {
     let ours = throughput(encoder, batch: batch)
     var line = "  batch \(batch): chorus \(String(format: "%.1f", ours)) texts/s"
     if let theirs = runReference(["throughput", model.kind, model.directory, "\(batch)", "\(seconds)", textsFile.path])?["texts_per_second"] as? Double {

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Scaled dot-product multi-head attention over a padded batch.
 ///
@@ -15,6 +16,10 @@ public func attention(
   let hidden = output.shape[output.shape.count - 1]
   let headDim = hidden / heads
   let scale = 1 / Float(headDim).squareRoot()
+  if sequence <= 64 {
+    shortAttention(q: q, k: k, v: v, rowStride: rowStride, into: output, batch: batch, sequence: sequence, heads: heads, headDim: headDim, scale: scale, lengths: lengths, causal: causal)
+    return
+  }
   let scores = UnsafeMutablePointer<Float>.allocate(capacity: sequence * sequence)
   defer { scores.deallocate() }
   for b in 0..<batch {
@@ -34,6 +39,51 @@ public func attention(
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(sequence), Int32(headDim), Int32(length),
         1, scores, Int32(length), v + offset, Int32(rowStride), 0, output.data + b * sequence * hidden + h * headDim, Int32(hidden))
+    }
+  }
+}
+
+/// Attention for short sequences (text): per (item, head) the work is a few thousand multiply-adds, too small
+/// for a BLAS call to pay for its packing and thread hand-off, so it is plain loops, items and heads spread
+/// over the cores.
+private func shortAttention(
+  q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int, into output: Tensor,
+  batch: Int, sequence: Int, heads: Int, headDim: Int, scale: Float, lengths: [Int], causal: Bool
+) {
+  let hidden = heads * headDim
+  let out = output.data
+  parallelChunks(batch * heads) { range in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: sequence) { scores in
+      for job in range {
+        let b = job / heads, h = job % heads
+        let length = lengths[b]
+        let base = b * sequence * rowStride + h * headDim
+        for i in 0..<sequence {
+          let visible = causal ? min(i + 1, length) : length
+          let query = q + base + i * rowStride
+          var maximum = -Float.infinity
+          for j in 0..<visible {
+            let key = k + base + j * rowStride
+            var dot: Float = 0
+            for d in 0..<headDim { dot += query[d] * key[d] }
+            scores[j] = dot * scale
+            maximum = max(maximum, scores[j])
+          }
+          var sum: Float = 0
+          for j in 0..<visible {
+            scores[j] = expf(scores[j] - maximum)
+            sum += scores[j]
+          }
+          let inverse = 1 / sum
+          let row = out + (b * sequence + i) * hidden + h * headDim
+          for d in 0..<headDim { row[d] = 0 }
+          for j in 0..<visible {
+            let weight = scores[j] * inverse
+            let value = v + base + j * rowStride
+            for d in 0..<headDim { row[d] += weight * value[d] }
+          }
+        }
+      }
     }
   }
 }

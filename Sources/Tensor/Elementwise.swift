@@ -5,7 +5,8 @@ import Foundation
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) {
   let width = x.shape[x.shape.count - 1]
   let rows = x.count / width
-  for r in 0..<rows {
+  parallelChunks(rows, minimumPerChunk: 16) { range in
+  for r in range {
     let row = x.data + r * width
     var sum: Double = 0
     for i in 0..<width { sum += Double(row[i]) }
@@ -17,6 +18,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
     }
     let inverse = 1 / (Float(squares / Double(width)) + epsilon).squareRoot()
     for i in 0..<width { row[i] = (row[i] - mean) * inverse * weight.data[i] + bias.data[i] }
+  }
   }
 }
 
@@ -49,18 +51,20 @@ public enum Activation: String, Sendable {
 
   public func apply(_ x: Tensor) {
     let p = x.data
-    switch self {
-    case .gelu:
-      for i in 0..<x.count { p[i] = 0.5 * p[i] * (1 + erff(p[i] * 0.70710678118654752)) }
-    case .geluTanh:
-      for i in 0..<x.count {
-        let v = p[i]
-        p[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+    parallelChunks(x.count, minimumPerChunk: 8192) { range in
+      switch self {
+      case .gelu:
+        for i in range { p[i] = 0.5 * p[i] * (1 + erff(p[i] * 0.70710678118654752)) }
+      case .geluTanh:
+        for i in range {
+          let v = p[i]
+          p[i] = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+        }
+      case .quickGelu:
+        for i in range { p[i] = p[i] / (1 + expf(-1.702 * p[i])) }
+      case .relu:
+        for i in range { p[i] = max(p[i], 0) }
       }
-    case .quickGelu:
-      for i in 0..<x.count { p[i] = p[i] / (1 + expf(-1.702 * p[i])) }
-    case .relu:
-      for i in 0..<x.count { p[i] = max(p[i], 0) }
     }
   }
 }
