@@ -71,7 +71,7 @@ private func shortAttention(
           }
           var sum: Float = 0
           for j in 0..<visible {
-            scores[j] = expf(scores[j] - maximum)
+            scores[j] = fastExp(scores[j] - maximum)
             sum += scores[j]
           }
           let inverse = 1 / sum
