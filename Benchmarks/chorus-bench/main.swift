@@ -92,13 +92,17 @@ if python != nil {
   if !FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
     _ = runReference(["make-clip-b32", clipDirectory, root.appendingPathComponent("Models/clip-bpe").path])
   }
+}
+if FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
   models.append(("CLIP ViT-B/32 text (random weights)", "clip", clipDirectory))
-} else {
+}
+if python == nil {
   print("no reference Python (--python or CHORUS_REFERENCE_PYTHON): Chorus figures only")
 }
 
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(seconds) s per figure")
-for model in models {
+let only = option("--only")  // "st" or "clip"
+for model in models where only == nil || model.kind == only {
   let encoder = try ModelDirectory.load(model.directory).text!
   let tokens = texts.map { encoder.tokenize($0).ids.count }
   print("\n\(model.name): \(tokens.min()!)–\(tokens.max()!) tokens per text")

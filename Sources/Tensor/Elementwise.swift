@@ -3,11 +3,18 @@ import Foundation
 /// In-place layer norm over the last dimension: (x − mean) / sqrt(var + eps) · γ + β, as `nn.LayerNorm`
 /// (biased variance, computed in Double for the sums so long rows do not lose precision).
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) {
+  layerNorm(x, into: x, weight: weight, bias: bias, epsilon: epsilon)
+}
+
+/// Layer norm of `x` written to `output` (pre-norm transformers keep the residual stream and normalise a copy;
+/// this makes the copy and the norm one pass).
+public func layerNorm(_ x: Tensor, into output: Tensor, weight: Tensor, bias: Tensor, epsilon: Float) {
   let width = x.shape[x.shape.count - 1]
   let rows = x.count / width
   parallelChunks(rows, minimumPerChunk: 16) { range in
   for r in range {
     let row = x.data + r * width
+    let out = output.data + r * width
     var sum: Double = 0
     for i in 0..<width { sum += Double(row[i]) }
     let mean = Float(sum / Double(width))
@@ -17,7 +24,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float)
       squares += Double(d * d)
     }
     let inverse = 1 / (Float(squares / Double(width)) + epsilon).squareRoot()
-    for i in 0..<width { row[i] = (row[i] - mean) * inverse * weight.data[i] + bias.data[i] }
+    for i in 0..<width { out[i] = (row[i] - mean) * inverse * weight.data[i] + bias.data[i] }
   }
   }
 }
@@ -113,7 +120,8 @@ public func fastExp(_ value: Float) -> Float {
   let x = min(max(value, -87.3), 88.7)
   // Round x/ln2 to the nearest integer with the 1.5·2²³ trick (vectorises where roundf would not).
   let shifter: Float = 12_582_912
-  let n = (x * 1.44269504088896341 + shifter) - shifter
+  let shifted = x * 1.44269504088896341 + shifter
+  let n = shifted - shifter
   let r = (x - n * 0.693145751953125) - n * 1.42860682030941723e-6
   var p: Float = 1.0 / 5040
   p = p * r + 1.0 / 720
@@ -123,5 +131,7 @@ public func fastExp(_ value: Float) -> Float {
   p = p * r + 0.5
   p = p * r + 1
   p = p * r + 1
-  return p * Float(bitPattern: UInt32(bitPattern: Int32(n) &+ 127) << 23)
+  // n sits in the low mantissa bits of `shifted`: integer arithmetic on the bit patterns gives 2ⁿ without a
+  // float-to-int conversion (whose overflow check would stop the loop from vectorising).
+  return p * Float(bitPattern: (shifted.bitPattern &- shifter.bitPattern &+ 127) &<< 23)
 }

@@ -69,4 +69,8 @@ public struct NormWeights {
   public func apply(_ x: Tensor) {
     layerNorm(x, weight: weight, bias: bias, epsilon: epsilon)
   }
+
+  public func apply(_ x: Tensor, into output: Tensor) {
+    layerNorm(x, into: output, weight: weight, bias: bias, epsilon: epsilon)
+  }
 }

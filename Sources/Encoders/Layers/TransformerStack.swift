@@ -39,6 +39,7 @@ public struct TransformerStack {
   public let heads: Int
   public let activation: Activation
   public let placement: NormPlacement
+  private let workspaces = WorkspacePool()
 
   public init(layers: [EncoderLayerWeights], width: Int, heads: Int, activation: Activation, placement: NormPlacement) {
     self.layers = layers
@@ -51,17 +52,20 @@ public struct TransformerStack {
   /// Runs every layer over `hidden` ([batch·sequence, width]) in place.
   /// `lengths[b]` real tokens per item; `causal` masks future keys (CLIP text).
   public func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool) {
+    workspaces.withWorkspace { workspace in
+      forward(hidden, batch: batch, sequence: sequence, lengths: lengths, causal: causal, workspace: workspace)
+    }
+  }
+
+  private func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool, workspace: Workspace) {
     let rows = batch * sequence
-    let qkv = Tensor(zeros: [rows, 3 * width])
-    let context = Tensor(zeros: [rows, width])
-    let normed = placement == .pre ? Tensor(zeros: [rows, width]) : hidden
-    let intermediate = Tensor(zeros: [rows, layers.first?.up.outFeatures ?? 0])
+    let qkv = workspace.tensor(0, [rows, 3 * width])
+    let context = workspace.tensor(1, [rows, width])
+    let normed = placement == .pre ? workspace.tensor(2, [rows, width]) : hidden
+    let intermediate = workspace.tensor(3, [rows, layers.first?.up.outFeatures ?? 0])
     for layer in layers {
       // Attention block.
-      if placement == .pre {
-        normed.data.update(from: hidden.data, count: hidden.count)
-        layer.norm1.apply(normed)
-      }
+      if placement == .pre { layer.norm1.apply(hidden, into: normed) }
       layer.qkv.apply(normed, into: qkv)
       attention(
         q: qkv.data, k: qkv.data + width, v: qkv.data + 2 * width, rowStride: 3 * width, into: context,
@@ -70,10 +74,7 @@ public struct TransformerStack {
       if placement == .post { layer.norm1.apply(hidden) }
 
       // MLP block.
-      if placement == .pre {
-        normed.data.update(from: hidden.data, count: hidden.count)
-        layer.norm2.apply(normed)
-      }
+      if placement == .pre { layer.norm2.apply(hidden, into: normed) }
       layer.up.apply(normed, into: intermediate)
       activation.apply(intermediate)
       linearAccumulate(intermediate, weight: layer.down.weight, bias: layer.down.bias, into: hidden)
