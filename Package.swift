@@ -81,7 +81,14 @@ let package = Package(
       ]
     ),
     // Benchmarks beside the reference implementation: swift run -c release chorus-bench text
-    .executableTarget(name: "chorus-bench", dependencies: ["Encoders", "Tensor"], path: "Benchmarks/chorus-bench"),
+    .executableTarget(
+      name: "chorus-bench",
+      dependencies: [
+        "Encoders", "Tensor", "ChorusAPI",
+        .product(name: "GRPCCore", package: "grpc-swift-2"),
+        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+      ],
+      path: "Benchmarks/chorus-bench"),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),

@@ -10,6 +10,56 @@ let arguments = CommandLine.arguments
 func option(_ name: String) -> String? {
   arguments.firstIndex(of: name).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
 }
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let python = option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_REFERENCE_PYTHON"]
+let seconds = Double(option("--seconds") ?? "5")!
+let script = root.appendingPathComponent("scripts/bench-reference.py").path
+
+/// ~12-token captions, as the issue's benchmark asks: distinct texts of common one-token words, so neither the
+/// cache nor single-flight can share work, and in-process and daemon runs see the same token counts.
+let texts: [String] = {
+  let adjectives = ["small", "large", "happy", "old", "young", "brown", "white", "black"]
+  let animals = ["dog", "cat", "horse", "bird", "cow", "sheep", "fox", "bear"]
+  let verbs = ["playing", "sleeping", "running", "sitting", "standing", "eating"]
+  let places = ["park", "garden", "field", "house", "river", "forest"]
+  var texts: [String] = []
+  for a in adjectives { for b in animals { for v in verbs { for p in places {
+    texts.append("a photo of a \(a) \(b) \(v) near the \(p) at night")
+  } } } }
+  return texts
+}()
+
+func runReference(_ args: [String]) -> [String: Any]? {
+  guard let python else { return nil }
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: python)
+  process.arguments = [script] + args
+  process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"]) { $1 }
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = FileHandle.nullDevice
+  do { try process.run() } catch { return nil }
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+}
+
+func throughput(_ encoder: any TextEncoder, batch: Int) -> Double {
+  var next = 0
+  func chunk() -> [String] {
+    defer { next += batch }
+    return (next..<next + batch).map { texts[$0 % texts.count] }
+  }
+  for _ in 0..<3 { _ = encoder.embed(chunk().map { encoder.tokenize($0).ids }) }
+  var done = 0
+  let start = Date()
+  while Date().timeIntervalSince(start) < seconds {
+    _ = encoder.embed(chunk().map { encoder.tokenize($0).ids })
+    done += batch
+  }
+  return Double(done) / Date().timeIntervalSince(start)
+}
+
 if arguments.count >= 2, arguments[1] == "gemm" {
   // GFLOP/s of the GEMM shapes a transformer layer issues: Chorus's split over outputs (OpenBLAS single-threaded)
   // and one plain call with OpenBLAS's own two threads.
@@ -39,48 +89,24 @@ if arguments.count >= 2, arguments[1] == "gemm" {
   exit(0)
 }
 
-guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench text [--python PATH] [--seconds S]\n".utf8))
-  exit(2)
-}
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-let python = option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_REFERENCE_PYTHON"]
-let seconds = Double(option("--seconds") ?? "5")!
-let script = root.appendingPathComponent("scripts/bench-reference.py").path
-
-/// ~12-token captions, as the issue's benchmark asks.
-let texts = [
-  "a dog playing in the park on a sunny afternoon", "two children building a sandcastle by the sea",
-  "a red car parked beside an old stone bridge", "sunset over the mountains with orange clouds",
-  "a cat sleeping on a warm wooden windowsill", "people walking through a busy night market",
-  "a bowl of fresh fruit on the kitchen table", "an old lighthouse standing on a rocky coast",
-]
-
-func runReference(_ args: [String]) -> [String: Any]? {
-  guard let python else { return nil }
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: python)
-  process.arguments = [script] + args
-  process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"]) { $1 }
-  let pipe = Pipe()
-  process.standardOutput = pipe
-  process.standardError = FileHandle.nullDevice
-  do { try process.run() } catch { return nil }
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  process.waitUntilExit()
-  return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-}
-
-func throughput(_ encoder: any TextEncoder, batch: Int) -> Double {
-  let chunk = Array(repeating: texts, count: batch / texts.count + 1).flatMap { $0 }.prefix(batch)
-  for _ in 0..<3 { _ = encoder.embed(chunk.map { encoder.tokenize($0).ids }) }
-  var done = 0
-  let start = Date()
-  while Date().timeIntervalSince(start) < seconds {
-    _ = encoder.embed(chunk.map { encoder.tokenize($0).ids })
-    done += chunk.count
+if arguments.count >= 2, arguments[1] == "daemon" {
+  // Through chorusd's socket vs in process, both on the starter (all-MiniLM-L6-v2), same texts.
+  let binDirectory = URL(fileURLWithPath: Bundle.main.executablePath!).deletingLastPathComponent().path
+  let encoder = try ModelDirectory.load(root.appendingPathComponent("Models/all-MiniLM-L6-v2").path).text!
+  print("MiniLM-L6 through chorusd vs in process, \(seconds) s per figure")
+  let through = try await daemonThroughput(texts: texts, seconds: seconds, binDirectory: binDirectory)
+  let inProcess = [32: throughput(encoder, batch: 32), 1: throughput(encoder, batch: 1)]
+  for (label, rate) in through {
+    let reference = label.hasPrefix("batch 32") ? inProcess[32]! : (label.contains("concurrent") ? inProcess[32]! : inProcess[1]!)
+    let against = label.hasPrefix("batch 32") || label.contains("concurrent") ? "in-process batch 32" : "in-process batch 1"
+    print("  \(label): \(String(format: "%.1f", rate)) texts/s, \(String(format: "%.2f", rate / reference))× of \(against) (\(String(format: "%.1f", reference)))")
   }
-  return Double(done) / Date().timeIntervalSince(start)
+  exit(0)
+}
+
+guard arguments.count >= 2, arguments[1] == "text" else {
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | daemon | gemm) [--seconds S]\n".utf8))
+  exit(2)
 }
 
 let textsFile = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-texts.json")

@@ -27,7 +27,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     starter = true
 ///     starter_model = "/usr/local/share/chorus/models/all-MiniLM-L6-v2"
 ///     max_batch_size = 32
-///     max_batch_wait_us = 2000
+///     max_batch_wait_us = 0
 ///     max_text_bytes = 65536
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"

@@ -26,7 +26,7 @@ public struct Settings: Sendable, Equatable {
   public static let defaultMaxRequestBytes = 64 << 20
   public static let defaultShutdownGraceSeconds = 10.0
   public static let defaultMaxBatchSize = 32
-  public static let defaultMaxBatchWaitMicroseconds = 2000
+  public static let defaultMaxBatchWaitMicroseconds = 0
   public static let defaultMaxTextBytes = 65536
 }
 

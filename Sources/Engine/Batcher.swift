@@ -1,8 +1,12 @@
 import Foundation
 import Synchronization
 
-/// Gathers concurrent requests for one encoder into batches (up to `maxBatchSize`, waiting at most `maxWait`
-/// for company) and runs them on a thread of their own, so inference never blocks Swift's cooperative pool.
+/// Gathers concurrent requests for one encoder into batches and runs them on a thread of their own, so inference
+/// never blocks Swift's cooperative pool.
+///
+/// Batches form while the encoder is busy: a request that finds it idle starts at once (after `maxWait`, when
+/// that is set, to gather company), and whatever arrives while a batch runs goes into the next one, up to
+/// `maxBatchSize`. A lone client pays no waiting; many clients get batches as large as their concurrency.
 final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
   private struct Waiting {
     var input: Input
@@ -29,15 +33,15 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
   /// Runs `input` in the next batch and returns its output.
   func submit(_ input: Input) async -> Output {
     await withCheckedContinuation { continuation in
-      let (schedule, full) = state.withLock { state -> (Bool, Bool) in
+      let start = state.withLock { state -> Bool in
         state.pending.append(Waiting(input: input, continuation: continuation))
-        let schedule = !state.scheduled
-        state.scheduled = true
-        return (schedule, state.pending.count >= maxBatchSize)
+        defer { state.scheduled = true }
+        return !state.scheduled
       }
-      if full {
+      guard start else { return }
+      if maxWait == .microseconds(0) {
         queue.async { self.drain() }
-      } else if schedule {
+      } else {
         queue.asyncAfter(deadline: .now() + maxWait) { self.drain() }
       }
     }

@@ -54,12 +54,13 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct EngineConfiguration: Sendable {
   /// Most inputs one batch runs at once.
   public var maxBatchSize: Int
-  /// How long the first request of a batch waits for company, in microseconds.
+  /// How long a request that finds the encoder idle waits for company before running, in microseconds
+  /// (0: run at once; batches still form from requests that arrive while one runs).
   public var maxBatchWaitMicroseconds: Int
   /// Text longer than this many UTF-8 bytes is refused before tokenizing.
   public var maxTextBytes: Int
 
-  public init(maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 2000, maxTextBytes: Int = 65536) {
+  public init(maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 0, maxTextBytes: Int = 65536) {
     self.maxBatchSize = maxBatchSize
     self.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
     self.maxTextBytes = maxTextBytes

@@ -1,0 +1,63 @@
+import ChorusAPI
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// texts/s through a real chorusd (release build beside this binary) over its Unix socket: the same texts as
+/// the in-process figure, so the two can be compared.
+func daemonThroughput(texts: [String], seconds: Double, binDirectory: String) async throws -> [(String, Double)] {
+  let directory = "/tmp/chorus-bench-daemon-\(getpid())"
+  try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: directory) }
+  let socket = directory + "/chorus.sock"
+  let daemon = Process()
+  daemon.executableURL = URL(fileURLWithPath: binDirectory + "/chorusd")
+  daemon.arguments = ["--socket", socket, "--data-dir", directory + "/data", "--log-level", "warning"]
+  try daemon.run()
+  defer {
+    daemon.terminate()
+    daemon.waitUntilExit()
+  }
+  let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
+  return try await withGRPCClient(transport: transport) { client in
+    let embedding = Chorus_V1_EmbeddingService.Client(wrapping: client)
+    for _ in 0..<200 {
+      if (try? await embedding.listSpaces(.init())) != nil { break }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    // Consecutive slices of the distinct texts, as separate users' texts would be.
+    let counter = Counter()
+    func request(_ size: Int) async -> Chorus_V1_EmbedRequest {
+      let base = await counter.next(size)
+      return .with { $0.inputs = (0..<size).map { i in .with { $0.text = texts[(base + i) % texts.count] } } }
+    }
+    var results: [(String, Double)] = []
+    for (label, size, clients) in [("batch 32, 1 client", 32, 1), ("batch 32, 2 concurrent clients", 32, 2), ("batch 1, 1 client", 1, 1), ("batch 1, 32 concurrent clients", 1, 32)] {
+      _ = try await embedding.embed(await request(size))
+      let start = Date()
+      let done = try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<clients {
+          group.addTask {
+            var done = 0
+            while Date().timeIntervalSince(start) < seconds {
+              _ = try await embedding.embed(await request(size))
+              done += size
+            }
+            return done
+          }
+        }
+        return try await group.reduce(0, +)
+      }
+      results.append((label, Double(done) / Date().timeIntervalSince(start)))
+    }
+    return results
+  }
+}
+
+actor Counter {
+  var value = 0
+  func next(_ count: Int) -> Int {
+    defer { value += count }
+    return value
+  }
+}
