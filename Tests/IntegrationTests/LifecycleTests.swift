@@ -142,6 +142,24 @@ final class LifecycleTests: XCTestCase {
     XCTAssertEqual(response.results[0].embedding.vector.count, 32)
   }
 
+  func testCorruptCheckpointStopsStartupNamingTheFile() async throws {
+    let directory = DaemonProcess.makeTemporaryDirectory()
+    let model = directory + "/model"
+    let tiny = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("EncodersTests/Fixtures/tiny-bert-st")
+    try FileManager.default.copyItem(at: tiny, to: URL(fileURLWithPath: model))
+    let weights = model + "/model.safetensors"
+    let whole = try Data(contentsOf: URL(fileURLWithPath: weights))
+    try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: weights))  // cut short: offsets now point past the end
+    let daemon = DaemonProcess(arguments: ["--no-starter", "--model", "broken=\(model)"], directory: directory)
+    defer { daemon.stop() }
+    try daemon.start()
+    let status = try await daemon.waitForExit()
+    XCTAssertEqual(status, 1, daemon.stderr)
+    XCTAssertTrue(daemon.stderr.contains("cannot load space 'broken' from \(model): \(weights): tensor"), daemon.stderr)
+    XCTAssertTrue(daemon.stderr.contains("outside the data section"), daemon.stderr)
+  }
+
   func testNoStarterServesNoSpaces() async throws {
     let daemon = DaemonProcess(arguments: ["--no-starter"])
     defer { daemon.stop() }
