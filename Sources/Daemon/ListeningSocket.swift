@@ -108,7 +108,7 @@ public final class ListeningSocket {
     let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard probe >= 0 else { throw StartupError(description: "socket(): \(String(cString: strerror(errno)))") }
     defer { close(probe) }
-    let connected = withSocketAddress(path) { address, length in connect(probe, address, length) } == 0
+    let connected = withUnixSocketAddress(path) { address, length in connect(probe, address, length) } == 0
     if connected {
       throw StartupError(description: "a live server is already listening on \(path); it was left untouched")
     }
@@ -122,7 +122,7 @@ public final class ListeningSocket {
     guard fd >= 0 else { throw StartupError(description: "socket(): \(String(cString: strerror(errno)))") }
     // The umask makes the file appear with the right mode, so there is no moment where it is more open.
     let previous = umask(mode_t(0o777 & ~mode))
-    let bound = withSocketAddress(path) { address, length in Glibc.bind(fd, address, length) }
+    let bound = withUnixSocketAddress(path) { address, length in Glibc.bind(fd, address, length) } ?? -1
     let bindErrno = errno
     umask(previous)
     guard bound == 0 else {
@@ -136,16 +136,5 @@ public final class ListeningSocket {
       throw StartupError(description: "cannot listen on \(path): \(reason)")
     }
     return fd
-  }
-
-  private static func withSocketAddress<R>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-      raw.copyBytes(from: path.utf8)
-    }
-    return withUnsafePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
   }
 }

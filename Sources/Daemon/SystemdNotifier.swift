@@ -32,19 +32,8 @@ public struct SystemdNotifier: Sendable {
     let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return }
     defer { close(fd) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    // '@' names a socket in the abstract namespace: a leading NUL byte on the wire.
-    var pathBytes = Array(socketPath.utf8)
-    if pathBytes.first == UInt8(ascii: "@") { pathBytes[0] = 0 }
-    let capacity = MemoryLayout.size(ofValue: address.sun_path)
-    guard pathBytes.count < capacity else { return }
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
-    let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count + (pathBytes.first == 0 ? 0 : 1))
-    _ = withUnsafePointer(to: &address) { pointer in
-      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-        message.withCString { text in sendto(fd, text, strlen(text), Int32(MSG_NOSIGNAL), address, length) }
-      }
+    _ = withUnixSocketAddress(socketPath) { address, length in
+      message.withCString { text in sendto(fd, text, strlen(text), Int32(MSG_NOSIGNAL), address, length) }
     }
   }
 }

@@ -63,12 +63,7 @@ final class ListeningSocketTests: XCTestCase {
 
   private func leaveDeadSocket(at path: String) throws {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
+    let bound = withUnixSocketAddress(path) { bind(fd, $0, $1) }
     XCTAssertEqual(bound, 0)
     close(fd)
   }

@@ -8,12 +8,7 @@ final class SystemdNotifierTests: XCTestCase {
     let path = NSTemporaryDirectory() + "notify-\(UUID().uuidString.prefix(8)).sock"
     let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
     defer { close(fd); unlink(path) }
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
-    let bound = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-    }
+    let bound = withUnixSocketAddress(path) { bind(fd, $0, $1) }
     XCTAssertEqual(bound, 0)
 
     let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000000"])
