@@ -18,6 +18,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
+    .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
   ],
   targets: [
     // Generated from Protos/ by scripts/generate-protos; nothing hand-written.
@@ -43,10 +44,12 @@ let package = Package(
     .target(name: "Tokenizers"),
     // Checkpoint formats and one file per architecture.
     .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers", "Hashing"]),
+    // The persistent vector cache (later: collections and indexes), on SQLite through GRDB.
+    .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: ["Encoders", "Hashing", .product(name: "Logging", package: "swift-log")]
+      dependencies: ["Encoders", "Hashing", "Store", .product(name: "Logging", package: "swift-log")]
     ),
     // gRPC services: validation, API <-> engine mapping, status codes.
     .target(
@@ -61,7 +64,7 @@ let package = Package(
     .target(
       name: "Daemon",
       dependencies: [
-        "Server", "Engine", "ChorusEnvironment",
+        "Server", "Engine", "Store", "ChorusEnvironment",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Logging", package: "swift-log"),
@@ -93,7 +96,8 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store"]),
+    .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [

@@ -29,8 +29,32 @@ func daemonThroughput(texts: [String], seconds: Double, binDirectory: String) as
     let counter = Counter()
     func request(_ size: Int) async -> Chorus_V1_EmbedRequest {
       let base = await counter.next(size)
-      return .with { $0.inputs = (0..<size).map { i in .with { $0.text = texts[(base + i) % texts.count] } } }
+      // bypass_cache: these figures are about computing, not about the cache.
+      return .with {
+        $0.inputs = (0..<size).map { i in .with { $0.text = texts[(base + i) % texts.count] } }
+        $0.options.bypassCache = true
+      }
     }
+    // Cache-hit latency: the same text again and again, one request at a time.
+    let hit = Chorus_V1_EmbedRequest.with { $0.inputs = [.with { $0.text = texts[0] }] }
+    _ = try await embedding.embed(hit)
+    var latencies: [Double] = []
+    for _ in 0..<2000 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      _ = try await embedding.embed(hit)
+      latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    latencies.sort()
+    var baseline: [Double] = []
+    let system = Chorus_V1_SystemService.Client(wrapping: client)
+    for _ in 0..<2000 {
+      let start = DispatchTime.now().uptimeNanoseconds
+      _ = try await system.getInfo(.init())
+      baseline.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    baseline.sort()
+    print("  GetInfo round trip (gRPC floor): p50 \(String(format: "%.3f", baseline[1000])) ms, p99 \(String(format: "%.3f", baseline[1980])) ms")
+    print("  cache-hit embed latency over the socket: p50 \(String(format: "%.3f", latencies[1000])) ms, p99 \(String(format: "%.3f", latencies[1980])) ms (2000 requests)")
     var results: [(String, Double)] = []
     for (label, size, clients) in [("batch 32, 1 client", 32, 1), ("batch 32, 2 concurrent clients", 32, 2), ("batch 1, 1 client", 1, 1), ("batch 1, 32 concurrent clients", 1, 32)] {
       _ = try await embedding.embed(await request(size))

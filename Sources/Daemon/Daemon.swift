@@ -5,6 +5,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import Server
 import ServiceLifecycle
+import Store
 
 /// The running daemon: prepares the data dir, builds the engine, takes the socket, serves until SIGTERM/SIGINT.
 public struct Daemon {
@@ -31,10 +32,17 @@ public struct Daemon {
         logger.warning("no starter model found (looked in \(StarterModel.candidates().joined(separator: ", "))); run scripts/fetch-models, or pass --no-starter to silence this")
       }
     }
+    let cache: VectorCache
+    do {
+      cache = try VectorCache(directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes)
+    } catch {
+      throw StartupError(description: "cannot open the vector cache in \(settings.dataDirectory): \(error)")
+    }
     let engine = try Engine(
       models: models,
       configuration: EngineConfiguration(
         maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes),
+      cache: cache,
       logger: logger)
 
     let listener = try ListeningSocket.fromSystemd(environment: environment)

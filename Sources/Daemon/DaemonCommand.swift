@@ -55,6 +55,12 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Longest text accepted, in UTF-8 bytes.")
   var maxTextBytes: Int?
 
+  @Option(help: "Bytes of the vector cache kept in memory.")
+  var cacheMemoryBytes: Int?
+
+  @Option(help: "Bytes of the vector cache kept on disk (least recently used entries go first).")
+  var cacheDiskBytes: Int?
+
   public init() {}
 
   /// The daemon's whole life; called by chorusd's main (not `run()`, whose sync/async overloads are ambiguous).
@@ -94,6 +100,10 @@ public struct DaemonCommand: ParsableCommand {
     flags.maxBatchSize = maxBatchSize
     flags.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
     flags.maxTextBytes = maxTextBytes
+    flags.cacheMemoryBytes = cacheMemoryBytes
+    flags.cacheDiskBytes = cacheDiskBytes
+    if let bytes = cacheMemoryBytes, bytes < 0 { throw ValidationError("--cache-memory-bytes must not be negative") }
+    if let bytes = cacheDiskBytes, bytes < 0 { throw ValidationError("--cache-disk-bytes must not be negative") }
     if let size = maxBatchSize, !(1...1024).contains(size) { throw ValidationError("--max-batch-size must be from 1 to 1024") }
     if let wait = maxBatchWaitMicroseconds, !(0...1_000_000).contains(wait) { throw ValidationError("--max-batch-wait-us must be from 0 to 1000000") }
     if let bytes = maxTextBytes, !(1...(16 << 20)).contains(bytes) { throw ValidationError("--max-text-bytes must be from 1 to \(16 << 20)") }

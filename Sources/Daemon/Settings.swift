@@ -21,6 +21,9 @@ public struct Settings: Sendable, Equatable {
   public var maxBatchSize: Int
   public var maxBatchWaitMicroseconds: Int
   public var maxTextBytes: Int
+  /// Bounds of the vector cache's in-memory tier and of its file in the data dir.
+  public var cacheMemoryBytes: Int
+  public var cacheDiskBytes: Int
 
   public static let defaultSocketMode: UInt16 = 0o660
   public static let defaultMaxRequestBytes = 64 << 20
@@ -28,6 +31,8 @@ public struct Settings: Sendable, Equatable {
   public static let defaultMaxBatchSize = 32
   public static let defaultMaxBatchWaitMicroseconds = 0
   public static let defaultMaxTextBytes = 65536
+  public static let defaultCacheMemoryBytes = 256 << 20
+  public static let defaultCacheDiskBytes = 4 << 30
 }
 
 /// Settings as one source gives them: nil means "not said here".
@@ -44,6 +49,8 @@ public struct PartialSettings: Sendable, Equatable {
   public var maxBatchSize: Int?
   public var maxBatchWaitMicroseconds: Int?
   public var maxTextBytes: Int?
+  public var cacheMemoryBytes: Int?
+  public var cacheDiskBytes: Int?
 
   public init() {}
 
@@ -61,7 +68,9 @@ public struct PartialSettings: Sendable, Equatable {
       starterModel: flags.starterModel ?? starterModel,
       maxBatchSize: flags.maxBatchSize ?? maxBatchSize ?? Settings.defaultMaxBatchSize,
       maxBatchWaitMicroseconds: flags.maxBatchWaitMicroseconds ?? maxBatchWaitMicroseconds ?? Settings.defaultMaxBatchWaitMicroseconds,
-      maxTextBytes: flags.maxTextBytes ?? maxTextBytes ?? Settings.defaultMaxTextBytes
+      maxTextBytes: flags.maxTextBytes ?? maxTextBytes ?? Settings.defaultMaxTextBytes,
+      cacheMemoryBytes: flags.cacheMemoryBytes ?? cacheMemoryBytes ?? Settings.defaultCacheMemoryBytes,
+      cacheDiskBytes: flags.cacheDiskBytes ?? cacheDiskBytes ?? Settings.defaultCacheDiskBytes
     )
   }
 }

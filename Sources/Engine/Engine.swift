@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import Logging
+import Store
 
 /// Owns the spaces and runs embed requests against them. The transport talks to this and nothing deeper.
 public final class Engine: Sendable {
@@ -8,15 +9,18 @@ public final class Engine: Sendable {
   public static let defaultSpaceName = "starter"
 
   private let spacesByName: [String: Space]
+  /// The shared vector cache, when the engine has one (the daemon always does).
+  public let cache: VectorCache?
 
   /// Loads every `name → model directory`; any failure stops start-up with the directory and the reason.
-  public init(models: [String: String], configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) throws {
+  public init(models: [String: String], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
+    self.cache = cache
     var spaces: [String: Space] = [:]
     for (name, directory) in models.sorted(by: { $0.key < $1.key }) {
       let started = Date()
       do {
         let model = try ModelDirectory.load(directory)
-        spaces[name] = try Space(name: name, model: model, configuration: configuration)
+        spaces[name] = try Space(name: name, model: model, configuration: configuration, cache: cache)
       } catch let error as EngineError {
         throw error
       } catch {

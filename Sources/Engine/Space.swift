@@ -1,4 +1,5 @@
 import Encoders
+import Store
 
 /// What a client may know about a space: its name, dimension and one encoder per modality.
 public struct SpaceDescription: Sendable, Equatable {
@@ -26,13 +27,13 @@ final class Space: Sendable {
   let description: SpaceDescription
   let text: TextPipeline?
 
-  init(name: String, model: LoadedModel, configuration: EngineConfiguration) throws {
+  init(name: String, model: LoadedModel, configuration: EngineConfiguration, cache: VectorCache?) throws {
     var encoders: [SpaceDescription.EncoderDescription] = []
     var dimension: Int?
     if let text = model.text {
       encoders.append(.init(modality: .text, modelID: model.modelID, architecture: text.architecture, fingerprint: model.fingerprint, maxInput: Double(text.maxTokens)))
       dimension = text.dimension
-      self.text = TextPipeline(encoder: text, fingerprint: model.fingerprint, label: name, configuration: configuration)
+      self.text = TextPipeline(encoder: text, fingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
     } else {
       self.text = nil
     }

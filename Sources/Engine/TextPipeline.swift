@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import Hashing
+import Store
 import Synchronization
 
 /// Text → vector for one encoder: validate, tokenize, batch, normalise.
@@ -9,12 +10,14 @@ final class TextPipeline: Sendable {
   let fingerprint: String
   private let batcher: Batcher<[Int32], [Float]>
   private let maxTextBytes: Int
+  private let cache: VectorCache?
   /// Texts being computed right now, by content hash: a second request for one joins the first (single-flight).
   private let inFlight = Mutex<[String: Task<[Float], Never>]>([:])
 
-  init(encoder: any TextEncoder, fingerprint: String, label: String, configuration: EngineConfiguration) {
+  init(encoder: any TextEncoder, fingerprint: String, label: String, configuration: EngineConfiguration, cache: VectorCache? = nil) {
     self.encoder = encoder
     self.fingerprint = fingerprint
+    self.cache = cache
     maxTextBytes = configuration.maxTextBytes
     batcher = Batcher(
       label: "\(label).text", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds
@@ -24,19 +27,28 @@ final class TextPipeline: Sendable {
   /// Embeds texts together (one batch where they fit), each with its own result.
   func embed(_ texts: [String], options: EmbedOptions) async -> [Result<EmbeddingOutput, InputError>] {
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: texts.count)
-    var runnable: [(index: Int, tokens: TokenizedText, hash: String)] = []
+    var runnable: [(index: Int, tokens: TokenizedText, hash: String, key: String)] = []
+    let refused = InputError(.invalidArgument, "text is longer than the model's limit of \(encoder.maxTokens) tokens and truncation was refused (fail_on_truncation)")
     for (index, text) in texts.enumerated() {
       let bytes = text.utf8.count
       guard bytes <= maxTextBytes else {
         results[index] = .failure(InputError(.invalidArgument, "text of \(bytes) bytes is over the limit of \(maxTextBytes) bytes (max_text_bytes)"))
         continue
       }
-      let tokens = encoder.tokenize(text)
-      if tokens.truncated && options.failOnTruncation {
-        results[index] = .failure(InputError(.invalidArgument, "text is longer than the model's limit of \(encoder.maxTokens) tokens and truncation was refused (fail_on_truncation)"))
+      let hash = SHA256Hasher.hexDigest(of: Data(text.utf8))
+      let key = CacheKey.make(fingerprint: fingerprint, modality: .text, contentHash: hash)
+      if !options.bypassCache, let entry = cache?.get(key) {
+        results[index] = entry.truncated && options.failOnTruncation
+          ? .failure(refused)
+          : .success(EmbeddingOutput(modality: .text, vector: options.raw ? entry.vector : l2Normalized(entry.vector), cached: true, truncated: entry.truncated, contentHash: hash))
         continue
       }
-      runnable.append((index, tokens, SHA256Hasher.hexDigest(of: Data(text.utf8))))
+      let tokens = encoder.tokenize(text)
+      if tokens.truncated && options.failOnTruncation {
+        results[index] = .failure(refused)
+        continue
+      }
+      runnable.append((index, tokens, hash, key))
     }
     let vectors = await withTaskGroup(of: (Int, [Float]).self) { group in
       for (position, item) in runnable.enumerated() {
@@ -46,6 +58,7 @@ final class TextPipeline: Sendable {
       for await (position, vector) in group { vectors[position] = vector }
       return vectors
     }
+    cache?.put(zip(runnable, vectors).map { item, vector in (item.key, VectorCache.Entry(vector: vector, truncated: item.tokens.truncated)) })
     for (item, vector) in zip(runnable, vectors) {
       results[item.index] = .success(
         EmbeddingOutput(

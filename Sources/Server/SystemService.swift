@@ -29,6 +29,18 @@ public struct SystemService: Chorus_V1_SystemService.SimpleServiceProtocol {
   }
 
   public func getCacheStats(request: Chorus_V1_GetCacheStatsRequest, context: ServerContext) async throws -> Chorus_V1_CacheStats {
-    throw RPCError(code: .unimplemented, message: "GetCacheStats: the shared vector cache is not built yet, so there is nothing to count")
+    guard let statistics = engine.cache?.statistics else {
+      throw RPCError(code: .failedPrecondition, message: "GetCacheStats: this daemon runs without a vector cache")
+    }
+    return .with {
+      $0.hits = statistics.hits
+      $0.misses = statistics.misses
+      $0.evictions = statistics.evictions
+      $0.entries = statistics.entries
+      $0.memoryBytes = statistics.memoryBytes
+      $0.memoryLimitBytes = statistics.memoryLimitBytes
+      $0.diskBytes = statistics.diskBytes
+      $0.diskLimitBytes = statistics.diskLimitBytes
+    }
   }
 }

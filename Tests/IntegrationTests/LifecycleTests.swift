@@ -160,6 +160,27 @@ final class LifecycleTests: XCTestCase {
     XCTAssertTrue(daemon.stderr.contains("outside the data section"), daemon.stderr)
   }
 
+  /// Vectors computed before a restart are served from the cache after it.
+  func testCacheSurvivesRestart() async throws {
+    let request = Chorus_V1_EmbedRequest.with { $0.inputs = [.with { $0.text = "remember me across restarts" }] }
+    let first = DaemonProcess()
+    try await first.startServing()
+    let computed = try await first.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(request) }
+    XCTAssertFalse(computed.results[0].embedding.cached)
+    first.signal(SIGTERM)
+    try await first.waitForExit()
+
+    let second = DaemonProcess(directory: first.directory)
+    defer { second.stop() }
+    try await second.startServing()
+    let again = try await second.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(request) }
+    XCTAssertTrue(again.results[0].embedding.cached)
+    XCTAssertEqual(again.results[0].embedding.vector, computed.results[0].embedding.vector)
+    let stats = try second.cli(["stats", "--json"])
+    XCTAssertEqual(stats.status, 0, stats.stderr)
+    XCTAssertTrue(stats.stdout.contains("\"hits\":1"), stats.stdout)
+  }
+
   func testNoStarterServesNoSpaces() async throws {
     let daemon = DaemonProcess(arguments: ["--no-starter"])
     defer { daemon.stop() }

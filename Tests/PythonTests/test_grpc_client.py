@@ -114,3 +114,14 @@ def test_clip_directory_serves_text_equal_to_reference(tmp_path):
         assert response.results[7].embedding.truncated  # 100 words > 77 tokens
     finally:
         d.stop()
+
+
+def test_cache_hit_on_repeat_and_stats(daemon):
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
+    request = embedding_pb2.EmbedRequest(inputs=[{"text": "a sentence the cache will remember"}])
+    first, second = stub.Embed(request), stub.Embed(request)
+    assert not first.results[0].embedding.cached and second.results[0].embedding.cached
+    assert list(first.results[0].embedding.vector) == list(second.results[0].embedding.vector)
+    stats = system_pb2_grpc.SystemServiceStub(daemon.channel).GetCacheStats(system_pb2.GetCacheStatsRequest())
+    assert (stats.hits, stats.misses, stats.entries) == (1, 1, 1)
+    assert 0 < stats.memory_bytes <= stats.memory_limit_bytes and 0 < stats.disk_bytes <= stats.disk_limit_bytes
