@@ -45,7 +45,7 @@ let package = Package(
     // Checkpoint formats and one file per architecture.
     .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers", "Hashing"]),
     // The persistent vector cache (later: collections and indexes), on SQLite through GRDB.
-    .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+    .target(name: "Store", dependencies: ["CBLAS", .product(name: "GRDB", package: "GRDB.swift")]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
@@ -55,7 +55,7 @@ let package = Package(
     .target(
       name: "Server",
       dependencies: [
-        "ChorusAPI", "Engine", "ChorusEnvironment",
+        "ChorusAPI", "Engine", "Store", "ChorusEnvironment",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
       ]
@@ -77,7 +77,7 @@ let package = Package(
     .executableTarget(
       name: "chorus",
       dependencies: [
-        "ChorusAPI", "ChorusEnvironment",
+        "ChorusAPI", "ChorusEnvironment", "Hashing",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -33,10 +33,12 @@ public struct Daemon {
       }
     }
     let cache: VectorCache
+    let collections: CollectionStore
     do {
       cache = try VectorCache(directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes)
+      collections = try CollectionStore(directory: settings.dataDirectory)
     } catch {
-      throw StartupError(description: "cannot open the vector cache in \(settings.dataDirectory): \(error)")
+      throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
     }
     let engine = try Engine(
       models: models,
@@ -62,7 +64,7 @@ public struct Daemon {
       transport: transport,
       services: [
         EmbeddingService(engine: engine),
-        CollectionService(),
+        CollectionService(engine: engine, store: collections),
         SystemService(facts: facts, engine: engine),
         HealthService(state: health, services: ServiceNames.all),
       ],

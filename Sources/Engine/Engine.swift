@@ -72,13 +72,10 @@ public final class Engine: Sendable {
       switch input {
       case .text(let text):
         texts.append((index, text))
-      case .image, .audio, .file:
-        let modality: String
-        switch input {
-        case .image: modality = "image"
-        case .audio: modality = "audio"
-        default: modality = "file"
-        }
+      case .file:
+        results[index] = .failure(InputError(.unimplemented, "server-side file inputs are not built yet; send the file's bytes as image or audio"))
+      case .image, .audio:
+        let modality = if case .image = input { "image" } else { "audio" }
         results[index] = .failure(
           InputError(.invalidArgument, "space '\(space.description.name)' cannot embed \(modality) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))"))
       }

@@ -16,15 +16,11 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
     var positions: [Int] = []
     var results = [Chorus_V1_EmbedResult](repeating: Chorus_V1_EmbedResult(), count: request.inputs.count)
     for (index, input) in request.inputs.enumerated() {
-      switch input.content {
-      case .text(let text): inputs.append(.text(text))
-      case .image(let data): inputs.append(.image(data))
-      case .audio(let data): inputs.append(.audio(data))
-      case .file(let file): inputs.append(.file(path: file.path, modality: Modality(file.modality)))
-      case nil:
+      guard let converted = Self.embedInput(input) else {
         results[index].error = ItemErrors.message(.invalidArgument, "input \(index) is empty: set text, image, audio or file")
         continue
       }
+      inputs.append(converted)
       positions.append(index)
     }
     let options = EmbedOptions(
@@ -50,6 +46,17 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
     response.dimension = UInt32(space.dimension)
     response.results = results
     return response
+  }
+
+  /// The engine's view of an API input; nil when nothing is set.
+  static func embedInput(_ input: Chorus_V1_Input) -> EmbedInput? {
+    switch input.content {
+    case .text(let text): .text(text)
+    case .image(let data): .image(data)
+    case .audio(let data): .audio(data)
+    case .file(let file): .file(path: file.path, modality: Modality(file.modality))
+    case nil: nil
+    }
   }
 
   public func listSpaces(request: Chorus_V1_ListSpacesRequest, context: ServerContext) async throws -> Chorus_V1_ListSpacesResponse {

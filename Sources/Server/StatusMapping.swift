@@ -43,14 +43,16 @@ enum ItemErrors {
   }
 
   static func message(_ error: InputError) -> Chorus_V1_ItemError {
-    let code: RPCError.Code
+    message(code(error), error.message)
+  }
+
+  static func code(_ error: InputError) -> RPCError.Code {
     switch error.kind {
-    case .invalidArgument: code = .invalidArgument
-    case .notFound: code = .notFound
-    case .resourceExhausted: code = .resourceExhausted
-    case .unimplemented: code = .unimplemented
-    case .internalError: code = .internalError
+    case .invalidArgument: .invalidArgument
+    case .notFound: .notFound
+    case .resourceExhausted: .resourceExhausted
+    case .unimplemented: .unimplemented
+    case .internalError: .internalError
     }
-    return message(code, error.message)
   }
 }

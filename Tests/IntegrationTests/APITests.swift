@@ -127,12 +127,15 @@ final class APITests: XCTestCase {
     }
   }
 
-  func testCollectionsAnswerUnimplementedNamingWhatIsMissing() async throws {
-    await assertRPCError(.unimplemented, contains: "vector store") {
-      _ = try await self.daemon.withClient {
-        try await Chorus_V1_CollectionService.Client(wrapping: $0).createCollection(.with { $0.name = "photos" })
-      }
+  func testServerSideFileInputsAnswerUnimplementedPerInput() async throws {
+    let response = try await daemon.withClient {
+      try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with {
+        $0.inputs = [.with { $0.file = .with { $0.path = "/etc/hostname" } }, .with { $0.text = "still served" }]
+      })
     }
+    XCTAssertEqual(response.results[0].error.code, 12)
+    XCTAssertTrue(response.results[0].error.message.contains("server-side file inputs"), response.results[0].error.message)
+    XCTAssertEqual(response.results[1].embedding.vector.count, 384)
   }
 
   func testOversizedMessageIsResourceExhaustedStatingTheLimitAndDaemonKeepsServing() async throws {

@@ -76,12 +76,12 @@ def test_unknown_space_is_not_found(daemon):
     assert "no space named 'nope' (available: starter)" in error.value.details()
 
 
-def test_collections_are_unimplemented_with_a_reason(daemon):
-    stub = collections_pb2_grpc.CollectionServiceStub(daemon.channel)
-    with pytest.raises(grpc.RpcError) as error:
-        stub.Search(collections_pb2.SearchRequest(collection="photos", like_id="x"))
-    assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "vector store" in error.value.details()
+def test_server_side_files_are_unimplemented_with_a_reason(daemon):
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
+    response = stub.Embed(embedding_pb2.EmbedRequest(inputs=[{"file": {"path": "/etc/hostname"}}, {"text": "fine"}]))
+    assert response.results[0].error.code == grpc.StatusCode.UNIMPLEMENTED.value[0]
+    assert "server-side file inputs" in response.results[0].error.message
+    assert response.results[1].WhichOneof("outcome") == "embedding"
 
 
 def test_oversized_request_is_resource_exhausted_and_daemon_keeps_serving(daemon):

@@ -1,0 +1,276 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// Why a collection operation failed; the Server maps each case to a gRPC status.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+  case collectionExists(String)
+  case collectionNotFound(String, available: [String])
+  case itemNotFound(collection: String, id: String)
+  case invalid(String)
+  case writeFailed(String)
+
+  public var description: String {
+    switch self {
+    case .collectionExists(let name): "collection '\(name)' already exists"
+    case .collectionNotFound(let name, let available):
+      "no collection named '\(name)' (\(available.isEmpty ? "there are none yet" : "collections: " + available.joined(separator: ", ")))"
+    case .itemNotFound(let collection, let id): "collection '\(collection)' has no item '\(id)'"
+    case .invalid(let message): message
+    case .writeFailed(let message): "the write was not stored: \(message)"
+    }
+  }
+}
+
+public struct CollectionInfo: Sendable, Equatable {
+  public var name: String
+  public var space: String
+  public var dimension: Int
+  public var count: Int
+  public var createdUnixMs: Int64
+}
+
+/// One stored item. `vector` is as given (normalised or not); search uses a normalised copy.
+public struct StoredItem: Sendable, Equatable {
+  public var id: String
+  public var modality: String
+  public var vector: [Float]
+  public var metadata: [String: String]
+  public var source: String
+  public var contentHash: String
+  public var updatedUnixMs: Int64
+
+  public init(id: String, modality: String, vector: [Float], metadata: [String: String], source: String, contentHash: String, updatedUnixMs: Int64 = 0) {
+    self.id = id
+    self.modality = modality
+    self.vector = vector
+    self.metadata = metadata
+    self.source = source
+    self.contentHash = contentHash
+    self.updatedUnixMs = updatedUnixMs
+  }
+}
+
+public struct SearchFilter: Sendable {
+  public var modalities: Set<String>
+  public var metadataEquals: [String: String]
+
+  public init(modalities: Set<String> = [], metadataEquals: [String: String] = [:]) {
+    self.modalities = modalities
+    self.metadataEquals = metadataEquals
+  }
+
+  func accepts(_ item: IndexedItem) -> Bool {
+    (modalities.isEmpty || modalities.contains(item.modality))
+      && metadataEquals.allSatisfy { item.metadata[$0.key] == $0.value }
+  }
+}
+
+public struct SearchHit: Sendable, Equatable {
+  public var item: StoredItem
+  public var score: Float
+}
+
+/// What search needs of an item, held in memory beside the vector matrix.
+struct IndexedItem {
+  var id: String
+  var modality: String
+  var metadata: [String: String]
+}
+
+/// Collections of vectors in `collections.sqlite` (WAL, synchronous FULL: an acknowledged write is on disk),
+/// each mirrored in memory as a matrix of normalised vectors for exact search.
+public final class CollectionStore: Sendable {
+  private let database: DatabasePool
+  private let indexes = Mutex<[String: ExactIndex]>([:])
+
+  public init(directory: String) throws {
+    var configuration = Configuration()
+    configuration.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+      try db.execute(sql: "PRAGMA foreign_keys = ON")
+    }
+    database = try DatabasePool(path: directory + "/collections.sqlite", configuration: configuration)
+    try database.write { db in
+      try db.execute(
+        sql: """
+          CREATE TABLE IF NOT EXISTS collections (
+            name TEXT PRIMARY KEY NOT NULL, space TEXT NOT NULL, dimension INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+          CREATE TABLE IF NOT EXISTS items (
+            collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+            id TEXT NOT NULL, modality TEXT NOT NULL, vector BLOB NOT NULL, metadata TEXT NOT NULL,
+            source TEXT NOT NULL, content_hash TEXT NOT NULL, updated_ms INTEGER NOT NULL,
+            PRIMARY KEY (collection, id)) WITHOUT ROWID;
+          CREATE INDEX IF NOT EXISTS items_by_content ON items(collection, content_hash);
+          """)
+    }
+  }
+
+  // MARK: Collections
+
+  public func create(name: String, space: String, dimension: Int) throws -> CollectionInfo {
+    let now = Self.now()
+    try write { db in
+      if try Bool.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [name]) == true {
+        throw StoreError.collectionExists(name)
+      }
+      try db.execute(sql: "INSERT INTO collections (name, space, dimension, created_ms) VALUES (?, ?, ?, ?)", arguments: [name, space, dimension, now])
+    }
+    indexes.withLock { $0[name] = ExactIndex(dimension: dimension) }
+    return CollectionInfo(name: name, space: space, dimension: dimension, count: 0, createdUnixMs: now)
+  }
+
+  public func list() throws -> [CollectionInfo] {
+    try database.read { db in
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT c.name, c.space, c.dimension, c.created_ms, (SELECT COUNT(*) FROM items i WHERE i.collection = c.name) AS count
+          FROM collections c ORDER BY c.name
+          """
+      ).map { CollectionInfo(name: $0["name"], space: $0["space"], dimension: $0["dimension"], count: $0["count"], createdUnixMs: $0["created_ms"]) }
+    }
+  }
+
+  public func info(_ name: String) throws -> CollectionInfo {
+    guard let info = try list().first(where: { $0.name == name }) else { throw try notFound(name) }
+    return info
+  }
+
+  /// Deletes the collection and its items; returns how many items it held.
+  public func delete(_ name: String) throws -> Int {
+    let count = try write { db -> Int in
+      guard try Bool.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [name]) == true else { throw try self.notFound(name, db) }
+      let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items WHERE collection = ?", arguments: [name]) ?? 0
+      try db.execute(sql: "DELETE FROM items WHERE collection = ?", arguments: [name])
+      try db.execute(sql: "DELETE FROM collections WHERE name = ?", arguments: [name])
+      return count
+    }
+    indexes.withLock { $0[name] = nil }
+    return count
+  }
+
+  // MARK: Items
+
+  /// Inserts or replaces items in one transaction; when it returns, they are on disk.
+  public func upsert(_ collection: String, _ items: [StoredItem]) throws {
+    let info = try self.info(collection)
+    for item in items where item.vector.count != info.dimension {
+      throw StoreError.invalid("item '\(item.id)' has a vector of dimension \(item.vector.count); collection '\(collection)' holds \(info.dimension)")
+    }
+    let now = Self.now()
+    try write { db in
+      let statement = try db.cachedStatement(
+        sql: "INSERT OR REPLACE INTO items (collection, id, modality, vector, metadata, source, content_hash, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      for item in items {
+        try statement.execute(arguments: [
+          collection, item.id, item.modality, VectorCache.blob(item.vector), Self.json(item.metadata), item.source, item.contentHash, now,
+        ])
+      }
+    }
+    let index = try self.index(collection)
+    index.upsert(items)
+  }
+
+  /// Removes items; returns the ids that were not there.
+  public func remove(_ collection: String, ids: [String]) throws -> [String] {
+    _ = try info(collection)
+    let missing = try write { db -> [String] in
+      var missing: [String] = []
+      for id in ids {
+        try db.execute(sql: "DELETE FROM items WHERE collection = ? AND id = ?", arguments: [collection, id])
+        if db.changesCount == 0 { missing.append(id) }
+      }
+      return missing
+    }
+    try index(collection).remove(Set(ids))
+    return missing
+  }
+
+  public func items(_ collection: String, ids: [String]) throws -> [StoredItem] {
+    _ = try info(collection)
+    return try database.read { db in
+      try ids.compactMap { id in
+        try Row.fetchOne(db, sql: "SELECT * FROM items WHERE collection = ? AND id = ?", arguments: [collection, id]).map(Self.item)
+      }
+    }
+  }
+
+  /// Items in id order after `after` (exclusive), at most `limit`.
+  public func page(_ collection: String, after: String, limit: Int) throws -> [StoredItem] {
+    _ = try info(collection)
+    return try database.read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM items WHERE collection = ? AND id > ? ORDER BY id LIMIT ?", arguments: [collection, after, limit]).map(Self.item)
+    }
+  }
+
+  public func presentContent(_ collection: String, hashes: [String]) throws -> [String] {
+    _ = try info(collection)
+    return try database.read { db in
+      try hashes.filter { hash in
+        try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE collection = ? AND content_hash = ? LIMIT 1", arguments: [collection, hash]) == true
+      }
+    }
+  }
+
+  /// Top-k by cosine similarity, exact, with the filter applied before ranking.
+  public func search(_ collection: String, query: [Float], k: Int, filter: SearchFilter) throws -> [SearchHit] {
+    let info = try self.info(collection)
+    guard query.count == info.dimension else {
+      throw StoreError.invalid("the query vector has dimension \(query.count); collection '\(collection)' holds \(info.dimension)")
+    }
+    let ranked = try index(collection).search(query, k: k, filter: filter)
+    let stored = try items(collection, ids: ranked.map(\.id))
+    let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+    return ranked.compactMap { hit in byID[hit.id].map { SearchHit(item: $0, score: hit.score) } }
+  }
+
+  // MARK: Internals
+
+  /// The in-memory index of a collection, loaded from disk the first time it is needed.
+  private func index(_ collection: String) throws -> ExactIndex {
+    if let index = indexes.withLock({ $0[collection] }) { return index }
+    let info = try self.info(collection)
+    let index = ExactIndex(dimension: info.dimension)
+    let all = try database.read { db in
+      try Row.fetchAll(db, sql: "SELECT * FROM items WHERE collection = ?", arguments: [collection]).map(Self.item)
+    }
+    index.upsert(all)
+    return indexes.withLock { indexes in
+      if let existing = indexes[collection] { return existing }
+      indexes[collection] = index
+      return index
+    }
+  }
+
+  private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    do {
+      return try database.write(body)
+    } catch let error as StoreError {
+      throw error
+    } catch let error as DatabaseError {
+      throw StoreError.writeFailed("\(error.message ?? "SQLite error \(error.resultCode)")")
+    }
+  }
+
+  private func notFound(_ name: String, _ db: Database? = nil) throws -> StoreError {
+    let names = try db.map { try String.fetchAll($0, sql: "SELECT name FROM collections ORDER BY name") }
+      ?? database.read { try String.fetchAll($0, sql: "SELECT name FROM collections ORDER BY name") }
+    return .collectionNotFound(name, available: names)
+  }
+
+  private static func item(_ row: Row) -> StoredItem {
+    let metadataJSON: String = row["metadata"]
+    let metadata = (try? JSONSerialization.jsonObject(with: Data(metadataJSON.utf8)) as? [String: String]) ?? [:]
+    return StoredItem(
+      id: row["id"], modality: row["modality"], vector: VectorCache.floats(row["vector"]), metadata: metadata, source: row["source"],
+      contentHash: row["content_hash"], updatedUnixMs: row["updated_ms"])
+  }
+
+  private static func json(_ metadata: [String: String]) -> String {
+    let data = (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

@@ -1,0 +1,140 @@
+"""Collections through the real daemon from Python: durability under kill -9, concurrency, the CLI's add/search."""
+import pathlib
+import signal
+import subprocess
+import tempfile
+import threading
+import json
+
+import grpc
+import pytest
+
+import conftest
+from chorus.v1 import collections_pb2, collections_pb2_grpc
+
+DIMENSION = 384
+
+
+def vector(seed):
+    import random
+
+    rng = random.Random(seed)
+    return [rng.uniform(-1, 1) for _ in range(DIMENSION)]
+
+
+def test_acknowledged_upserts_survive_kill_9():
+    """A stream of upserts, SIGKILL at an arbitrary moment, restart: every acknowledged item is there."""
+    for round_number in range(3):
+        directory = tempfile.mkdtemp(prefix="chorus-k9-", dir="/tmp")
+        # The collection's space: the tiny fixture model (32-d), so the daemon starts fast.
+        fixture = pathlib.Path(__file__).parents[1] / "EncodersTests/Fixtures/tiny-bert-st"
+        d = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"tiny={fixture}"))
+        stub = collections_pb2_grpc.CollectionServiceStub(d.channel)
+        stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="c", space="tiny"))
+        acknowledged = []
+        stop = threading.Event()
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                ids = [f"r{round_number}-{i}-{j}" for j in range(5)]
+                try:
+                    stub.Upsert(collections_pb2.UpsertRequest(collection="c", items=[
+                        {"id": item_id, "vector": {"values": vector(hash(item_id) % 1000)[:32]}} for item_id in ids]), timeout=5)
+                except grpc.RpcError:
+                    return
+                acknowledged.extend(ids)
+                i += 1
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        threading.Event().wait(0.3 + 0.2 * round_number)
+        d.process.send_signal(signal.SIGKILL)
+        d.process.wait()
+        stop.set()
+        thread.join()
+        assert acknowledged, "the writer got no acknowledgement before the kill"
+        d2 = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"tiny={fixture}"))
+        try:
+            stub2 = collections_pb2_grpc.CollectionServiceStub(d2.channel)
+            got = stub2.GetItems(collections_pb2.GetItemsRequest(collection="c", ids=acknowledged))
+            assert list(got.not_found) == []
+            info = stub2.GetCollection(collections_pb2.GetCollectionRequest(name="c"))
+            assert info.count >= len(acknowledged)
+        finally:
+            d2.stop()
+
+
+def test_bad_collection_requests_get_clear_statuses(daemon):
+    stub = collections_pb2_grpc.CollectionServiceStub(daemon.channel)
+    stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="photos"))
+    cases = [
+        (lambda: stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="photos")), grpc.StatusCode.ALREADY_EXISTS, "already exists"),
+        (lambda: stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="bad name!")), grpc.StatusCode.INVALID_ARGUMENT, "must be 1 to 64"),
+        (lambda: stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="x", space="nope")), grpc.StatusCode.NOT_FOUND, "no space named 'nope'"),
+        (lambda: stub.Search(collections_pb2.SearchRequest(collection="nope", like_id="a")), grpc.StatusCode.NOT_FOUND, "no collection named 'nope'"),
+        (lambda: stub.Search(collections_pb2.SearchRequest(collection="photos", vector={"values": [1.0, 2.0]})), grpc.StatusCode.INVALID_ARGUMENT, "dimension 2"),
+        (lambda: stub.Search(collections_pb2.SearchRequest(collection="photos", like_id="ghost")), grpc.StatusCode.NOT_FOUND, "no item 'ghost'"),
+    ]
+    for call, code, text in cases:
+        with pytest.raises(grpc.RpcError) as error:
+            call()
+        assert error.value.code() == code and text in error.value.details(), error.value.details()
+    response = stub.Upsert(collections_pb2.UpsertRequest(collection="photos", items=[
+        {"id": "ok", "content": {"text": "a red bicycle"}},
+        {"id": "x" * 300, "content": {"text": "long id"}},
+        {"id": "dims", "vector": {"values": [0.5] * 3}},
+        {"id": "meta", "content": {"text": "big metadata"}, "metadata": {"k": "v" * 2000}},
+    ]))
+    assert [r.WhichOneof("outcome") for r in response.results] == ["id", "error", "error", "error"]
+    assert "over the limit of 256" in response.results[1].error.message
+    assert "dimension 3" in response.results[2].error.message
+    assert "over the limit of 1024" in response.results[3].error.message
+
+
+def test_concurrent_upserts_and_searches(daemon):
+    stub = collections_pb2_grpc.CollectionServiceStub(daemon.channel)
+    stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="busy"))
+    errors = []
+
+    def worker(n):
+        try:
+            for i in range(20):
+                stub.Upsert(collections_pb2.UpsertRequest(collection="busy", items=[{"id": f"w{n}-{i}", "vector": {"values": vector(n * 100 + i)}}]))
+                hits = stub.Search(collections_pb2.SearchRequest(collection="busy", vector={"values": vector(n * 100 + i)}, k=1)).hits
+                assert hits[0].id == f"w{n}-{i}" and hits[0].score > 0.999
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert stub.GetCollection(collections_pb2.GetCollectionRequest(name="busy")).count == 80
+
+
+def test_cli_add_folder_then_search_by_text(daemon, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "dog.txt").write_text("My dog loves to chase the ball in the park")
+    (notes / "budget.txt").write_text("Minutes of the meeting about the quarterly budget")
+    (notes / "pie.txt").write_text("A recipe for apple pie with cinnamon")
+    (notes / "blob.bin").write_bytes(b"\x00\x01\x02")
+    cli = [str(conftest.BIN_DIR / "chorus")]
+    sock = ["--socket", daemon.socket]
+    run = lambda *args: subprocess.run(cli + [args[0]] + sock + list(args[1:]), capture_output=True, text=True)
+    created = subprocess.run(cli + ["collection", "create"] + sock + ["notes"], capture_output=True, text=True)
+    assert created.returncode == 0, created.stderr
+    added = run("add", "notes", str(notes))
+    assert added.returncode == 1 and "added 3, skipped 0 already there, failed 1" in added.stdout and "blob.bin" in added.stdout
+    again = run("add", "notes", str(notes / "dog.txt"))
+    assert again.returncode == 0 and "skipped 1 already there" in again.stdout
+    found = run("search", "notes", "--text", "a puppy playing fetch", "--k", "2", "--json")
+    assert found.returncode == 0, found.stderr
+    hits = [json.loads(line) for line in found.stdout.splitlines()]
+    assert len(hits) == 2 and hits[0]["id"].endswith("dog.txt") and hits[0]["modality"] == "text"
+    assert set(hits[0]) == {"id", "score", "modality", "metadata", "source"}
+    bad = run("search", "notes", "--text", "x", "--where", "novalue")
+    assert bad.returncode == 2
