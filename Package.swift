@@ -45,11 +45,11 @@ let package = Package(
     // Checkpoint formats and one file per architecture.
     .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers", "Hashing"]),
     // The persistent vector cache (later: collections and indexes), on SQLite through GRDB.
-    .target(name: "Store", dependencies: ["CBLAS", .product(name: "GRDB", package: "GRDB.swift")]),
+    .target(name: "Store", dependencies: ["CBLAS", "Tensor", .product(name: "GRDB", package: "GRDB.swift")]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: ["Encoders", "Hashing", "Store", .product(name: "Logging", package: "swift-log")]
+      dependencies: ["Encoders", "Hashing", "Store", "Tensor", .product(name: "Logging", package: "swift-log")]
     ),
     // gRPC services: validation, API <-> engine mapping, status codes.
     .target(
@@ -96,7 +96,7 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(
       name: "IntegrationTests",

@@ -3,6 +3,7 @@ import Foundation
 import Hashing
 import Store
 import Synchronization
+import Tensor
 
 /// Text → vector for one encoder: validate, tokenize, batch, normalise.
 final class TextPipeline: Sendable {

@@ -1,4 +1,5 @@
 import CBLAS
+import Tensor
 import Synchronization
 
 /// A collection's vectors in memory, normalised, one row each: exact top-k by one matrix-vector product.
@@ -19,7 +20,7 @@ final class ExactIndex: Sendable {
   func upsert(_ items: [StoredItem]) {
     state.withLock { state in
       for item in items {
-        let normalised = Self.normalised(item.vector)
+        let normalised = l2Normalized(item.vector)
         let indexed = IndexedItem(id: item.id, modality: item.modality, metadata: item.metadata)
         if let row = state.rowOf[item.id] {
           state.items[row] = indexed
@@ -54,7 +55,7 @@ final class ExactIndex: Sendable {
   }
 
   func search(_ query: [Float], k: Int, filter: SearchFilter) -> [(id: String, score: Float)] {
-    let q = Self.normalised(query)
+    let q = l2Normalized(query)
     return state.withLock { state in
       let rows = state.ids.count
       guard rows > 0, k > 0 else { return [] }
@@ -68,12 +69,5 @@ final class ExactIndex: Sendable {
       candidates.sort { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : state.ids[$0] < state.ids[$1] }
       return candidates.prefix(k).map { (state.ids[$0], scores[$0]) }
     }
-  }
-
-  static func normalised(_ vector: [Float]) -> [Float] {
-    var squares: Double = 0
-    for value in vector { squares += Double(value) * Double(value) }
-    let norm = Float(max(squares.squareRoot(), 1e-12))
-    return vector.map { $0 / norm }
   }
 }

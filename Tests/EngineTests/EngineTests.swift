@@ -2,6 +2,7 @@ import Encoders
 import Foundation
 import Logging
 import Synchronization
+import Tensor
 import XCTest
 
 @testable import Engine
