@@ -64,3 +64,11 @@ extension Tensor {
     return result
   }
 }
+
+extension Tensor {
+  /// The same storage under another shape with as many elements (no copy).
+  public func reshaped(_ shape: [Int]) -> Tensor {
+    precondition(shape.reduce(1, *) == count, "reshaped: \(self.shape) has \(count) elements, \(shape) needs \(shape.reduce(1, *))")
+    return Tensor(shape: shape, data: data, owner: owner)
+  }
+}
