@@ -8,6 +8,9 @@ Commands (each prints one JSON object on stdout):
                                  texts/s of tokenizer + model, KIND = st (SentenceTransformer.encode) or
                                  clip (CLIPModel text_embeds)
   embed KIND DIR TEXTS_JSON      reference vectors (normalised) for parity checks
+  vision DIR BATCH SECONDS PIXELS_FILE
+                                 images/s of CLIPModel.get_image_features on preprocessed pixels (model only),
+                                 and the features of the first image for a parity check
 
 Needs torch, transformers, sentence-transformers (a venv outside the repo; CI never runs this).
 """
@@ -66,6 +69,27 @@ def main():
     elif command == "embed":
         kind, directory, texts = sys.argv[2], sys.argv[3], json.load(open(sys.argv[4]))
         print(json.dumps({"vectors": load(kind, directory)(texts).tolist()}))
+    elif command == "vision":
+        import numpy as np
+        from transformers import CLIPModel
+
+        directory, batch, seconds, pixels_file = sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+        model = CLIPModel.from_pretrained(directory).eval()
+        size = model.config.vision_config.image_size
+        pixels = torch.from_numpy(np.fromfile(pixels_file, dtype=np.float32).reshape(-1, 3, size, size))[:batch]
+
+        def run():
+            out = model.get_image_features(pixel_values=pixels)
+            return out.pooler_output if hasattr(out, "pooler_output") else out
+
+        first = run()[0].tolist()
+        for _ in range(2):
+            run()
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            run()
+            done += batch
+        print(json.dumps({"images_per_second": done / (time.perf_counter() - start), "first": first}))
     else:
         sys.exit(f"unknown command {command}")
 
