@@ -16,15 +16,18 @@ public func attention(
   let hidden = output.shape[output.shape.count - 1]
   let headDim = hidden / heads
   let scale = 1 / Float(headDim).squareRoot()
-  if sequence <= 64 {
+  if sequence <= shortAttentionLimit {
     shortAttention(q: q, k: k, v: v, rowStride: rowStride, into: output, batch: batch, sequence: sequence, heads: heads, headDim: headDim, scale: scale, lengths: lengths, causal: causal)
     return
   }
-  let scores = UnsafeMutablePointer<Float>.allocate(capacity: sequence * sequence)
-  defer { scores.deallocate() }
-  for b in 0..<batch {
-    let length = lengths[b]
-    for h in 0..<heads {
+  // Per (item, head): scores by one GEMM, softmax in place, then one GEMM with the values; items and heads are
+  // spread over the cores (OpenBLAS itself runs single-threaded).
+  parallelChunks(batch * heads) { range in
+    let scores = UnsafeMutablePointer<Float>.allocate(capacity: sequence * sequence)
+    defer { scores.deallocate() }
+    for job in range {
+      let b = job / heads, h = job % heads
+      let length = lengths[b]
       let offset = b * sequence * rowStride + h * headDim
       // scores[i, j] = q_i · k_j · scale, for the item's real keys only.
       cblas_sgemm(
@@ -87,3 +90,6 @@ private func shortAttention(
     }
   }
 }
+
+/// Longest sequence the loop kernel takes; longer ones go through BLAS per head.
+let shortAttentionLimit = Int(ProcessInfo.processInfo.environment["CHORUS_SHORT_ATTENTION"] ?? "") ?? 32

@@ -57,10 +57,15 @@ final class KernelTests: XCTestCase {
     XCTAssertEqual(q.data[0], 1 / (1 + expf(-1.702)), accuracy: 1e-6)
   }
 
-  /// Attention against a direct loop: two items of different lengths, two heads, with and without causal mask.
+  /// Attention against a direct loop: two items of different lengths, two heads, with and without causal mask,
+  /// through the short-sequence loops (3 tokens) and the per-head BLAS path (40 tokens).
   func testAttentionMatchesDirectComputation() {
-    let batch = 2, sequence = 3, heads = 2, hidden = 4, headDim = 2
-    let lengths = [3, 2]
+    checkAttention(sequence: 3, lengths: [3, 2])
+    checkAttention(sequence: 40, lengths: [40, 27])
+  }
+
+  private func checkAttention(sequence: Int, lengths: [Int]) {
+    let batch = 2, heads = 2, hidden = 4, headDim = 2
     var generator = SystemRandomNumberGenerator()
     func random() -> Tensor {
       Tensor(shape: [batch * sequence, hidden], values: (0..<batch * sequence * hidden).map { _ in Float.random(in: -1...1, using: &generator) })
