@@ -19,6 +19,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
     .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
   ],
   targets: [
     // Generated from Protos/ by scripts/generate-protos; nothing hand-written.
@@ -73,7 +74,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "chorusd", dependencies: ["Daemon"]),
+    .executableTarget(
+      name: "chorusd",
+      dependencies: ["Daemon", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
     .executableTarget(
       name: "chorus",
       dependencies: [
@@ -88,6 +91,8 @@ let package = Package(
       name: "chorus-bench",
       dependencies: [
         "Encoders", "Tensor", "ChorusAPI",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
       ],
