@@ -37,6 +37,12 @@ let package = Package(
     .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
     // OpenSSL's libcrypto (Debian libssl-dev).
     .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+    // libjpeg-turbo's TurboJPEG API (Debian libturbojpeg0-dev).
+    .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+    // libpng (Debian libpng-dev) behind a small C reader: libpng reports errors by longjmp, which Swift cannot catch.
+    .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16")]),
+    // Bytes to pixels: JPEG and PNG decoding, reference-exact resizing, cropping and normalisation.
+    .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG"]),
     // SHA-256: model fingerprints, content hashes, cache keys.
     .target(name: "Hashing", dependencies: ["CCrypto"]),
     // Float32 tensors and the kernels transformers need; GEMM through BLAS.
@@ -50,7 +56,7 @@ let package = Package(
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: ["Encoders", "Hashing", "Store", "Tensor", .product(name: "Logging", package: "swift-log")]
+      dependencies: ["Encoders", "Hashing", "Media", "Store", "Tensor", .product(name: "Logging", package: "swift-log")]
     ),
     // gRPC services: validation, API <-> engine mapping, status codes.
     .target(
@@ -103,6 +109,7 @@ let package = Package(
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
+    .testTarget(name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"]),
     .testTarget(
       name: "IntegrationTests",
       dependencies: [
