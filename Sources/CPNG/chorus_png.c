@@ -59,12 +59,11 @@ int chorus_png_read_info(const uint8_t *data, size_t size, chorus_png_info *out,
   png_read_info(png, info);
   out->width = png_get_image_width(png, info);
   out->height = png_get_image_height(png, info);
-  out->has_alpha = (png_get_color_type(png, info) & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
   png_destroy_read_struct(&png, &info, NULL);
   return 0;
 }
 
-int chorus_png_decode_rgba(const uint8_t *data, size_t size, uint8_t *rgba, size_t rgba_size, char *error, size_t error_size) {
+int chorus_png_decode_rgb(const uint8_t *data, size_t size, uint8_t *rgb, size_t rgb_size, char *error, size_t error_size) {
   reader_state state = {data, size, 0, error, error_size};
   png_infop info = NULL;
   png_structp png = open_reader(&state, &info);
@@ -79,26 +78,27 @@ int chorus_png_decode_rgba(const uint8_t *data, size_t size, uint8_t *rgba, size
   }
   png_read_info(png, info);
   png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
-  if ((size_t)width * height * 4 != rgba_size) png_error(png, "output buffer does not match the image size");
+  if ((size_t)width * height * 3 != rgb_size) png_error(png, "output buffer does not match the image size");
   int gray16 = png_get_color_type(png, info) == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) == 16;
 
-  png_set_expand(png);  // palette -> RGB, gray below 8 bits -> 8 bits, tRNS -> alpha
+  png_set_palette_to_rgb(png);
+  png_set_expand_gray_1_2_4_to_8(png);
+  png_set_strip_alpha(png);  // also the alpha a palette's tRNS expands to: Pillow's convert("RGB") drops it
   if (gray16) {
-    png_set_swap(png);  // little-endian 16-bit gray (plus alpha from a tRNS), converted below
+    png_set_swap(png);  // little-endian 16-bit gray, clipped below
   } else {
     png_set_strip_16(png);
     png_set_gray_to_rgb(png);
-    png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);  // only where the row has no alpha yet
   }
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
 
   size_t row_bytes = png_get_rowbytes(png, info);
-  uint8_t *target = rgba;
+  uint8_t *target = rgb;
   if (gray16) {
     target = scratch = malloc(row_bytes * height);
     if (!scratch) png_error(png, "out of memory");
-  } else if (row_bytes != (size_t)width * 4) {
+  } else if (row_bytes != (size_t)width * 3) {
     png_error(png, "unexpected row layout after conversion");
   }
   rows = malloc(sizeof(png_bytep) * height);
@@ -108,14 +108,12 @@ int chorus_png_decode_rgba(const uint8_t *data, size_t size, uint8_t *rgba, size
   png_read_end(png, NULL);
 
   if (gray16) {
-    int channels = png_get_channels(png, info);  // 1, or 2 when a tRNS became alpha
     for (png_uint_32 y = 0; y < height; y++) {
       const uint8_t *in = scratch + y * row_bytes;
-      uint8_t *out = rgba + (size_t)y * width * 4;
-      for (png_uint_32 x = 0; x < width; x++, in += 2 * channels, out += 4) {
+      uint8_t *out = rgb + (size_t)y * width * 3;
+      for (png_uint_32 x = 0; x < width; x++, in += 2, out += 3) {
         unsigned sample = in[0] | (in[1] << 8);
         out[0] = out[1] = out[2] = sample > 255 ? 255 : (uint8_t)sample;
-        out[3] = channels == 2 ? in[3] : 255;
       }
     }
   }

@@ -43,7 +43,8 @@ public struct Daemon {
     let engine = try Engine(
       models: models,
       configuration: EngineConfiguration(
-        maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes),
+        maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes,
+        maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation),
       cache: cache,
       logger: logger)
 

@@ -55,6 +55,12 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Longest text accepted, in UTF-8 bytes.")
   var maxTextBytes: Int?
 
+  @Option(help: "Most pixels an image may have (checked from its header, before decoding).")
+  var maxImagePixels: Int?
+
+  @Flag(help: "Embed JPEGs as stored, ignoring their EXIF orientation.")
+  var noExifOrientation = false
+
   @Option(help: "Bytes of the vector cache kept in memory.")
   var cacheMemoryBytes: Int?
 
@@ -100,6 +106,8 @@ public struct DaemonCommand: ParsableCommand {
     flags.maxBatchSize = maxBatchSize
     flags.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
     flags.maxTextBytes = maxTextBytes
+    flags.maxImagePixels = maxImagePixels
+    flags.exifOrientation = noExifOrientation ? false : nil
     flags.cacheMemoryBytes = cacheMemoryBytes
     flags.cacheDiskBytes = cacheDiskBytes
     if let bytes = cacheMemoryBytes, bytes < 0 { throw ValidationError("--cache-memory-bytes must not be negative") }
@@ -107,6 +115,7 @@ public struct DaemonCommand: ParsableCommand {
     if let size = maxBatchSize, !(1...1024).contains(size) { throw ValidationError("--max-batch-size must be from 1 to 1024") }
     if let wait = maxBatchWaitMicroseconds, !(0...1_000_000).contains(wait) { throw ValidationError("--max-batch-wait-us must be from 0 to 1000000") }
     if let bytes = maxTextBytes, !(1...(16 << 20)).contains(bytes) { throw ValidationError("--max-text-bytes must be from 1 to \(16 << 20)") }
+    if let pixels = maxImagePixels, !(1...(1 << 31)).contains(pixels) { throw ValidationError("--max-image-pixels must be from 1 to \(1 << 31)") }
     if let socketMode {
       guard let mode = SettingValue.socketMode(socketMode) else {
         throw ValidationError("--socket-mode takes octal permission bits such as 0660, not '\(socketMode)'")

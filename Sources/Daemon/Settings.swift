@@ -21,6 +21,10 @@ public struct Settings: Sendable, Equatable {
   public var maxBatchSize: Int
   public var maxBatchWaitMicroseconds: Int
   public var maxTextBytes: Int
+  /// Images with more pixels are refused from their header (RESOURCE_EXHAUSTED), before decoding.
+  public var maxImagePixels: Int
+  /// Turn JPEGs upright by their EXIF orientation before embedding them.
+  public var exifOrientation: Bool
   /// Bounds of the vector cache's in-memory tier and of its file in the data dir.
   public var cacheMemoryBytes: Int
   public var cacheDiskBytes: Int
@@ -31,6 +35,7 @@ public struct Settings: Sendable, Equatable {
   public static let defaultMaxBatchSize = 32
   public static let defaultMaxBatchWaitMicroseconds = 0
   public static let defaultMaxTextBytes = 65536
+  public static let defaultMaxImagePixels = 50_000_000
   public static let defaultCacheMemoryBytes = 256 << 20
   public static let defaultCacheDiskBytes = 4 << 30
 }
@@ -49,6 +54,8 @@ public struct PartialSettings: Sendable, Equatable {
   public var maxBatchSize: Int?
   public var maxBatchWaitMicroseconds: Int?
   public var maxTextBytes: Int?
+  public var maxImagePixels: Int?
+  public var exifOrientation: Bool?
   public var cacheMemoryBytes: Int?
   public var cacheDiskBytes: Int?
 
@@ -69,6 +76,8 @@ public struct PartialSettings: Sendable, Equatable {
       maxBatchSize: flags.maxBatchSize ?? maxBatchSize ?? Settings.defaultMaxBatchSize,
       maxBatchWaitMicroseconds: flags.maxBatchWaitMicroseconds ?? maxBatchWaitMicroseconds ?? Settings.defaultMaxBatchWaitMicroseconds,
       maxTextBytes: flags.maxTextBytes ?? maxTextBytes ?? Settings.defaultMaxTextBytes,
+      maxImagePixels: flags.maxImagePixels ?? maxImagePixels ?? Settings.defaultMaxImagePixels,
+      exifOrientation: flags.exifOrientation ?? exifOrientation ?? true,
       cacheMemoryBytes: flags.cacheMemoryBytes ?? cacheMemoryBytes ?? Settings.defaultCacheMemoryBytes,
       cacheDiskBytes: flags.cacheDiskBytes ?? cacheDiskBytes ?? Settings.defaultCacheDiskBytes
     )

@@ -4,6 +4,9 @@ import Hashing
 /// What a Hugging Face model directory provides: one encoder per modality it covers.
 public struct LoadedModel: Sendable {
   public var text: (any TextEncoder)?
+  public var image: (any ImageEncoder)?
+  /// The directory it came from (preprocessing files live there).
+  public var directory: URL
   /// SHA-256 of the weights and of every file that shapes preprocessing and the head.
   public var fingerprint: String
   public var modelID: String
@@ -26,12 +29,13 @@ public enum ModelDirectory {
       throw CheckpointError("\(weightsPath): missing (Chorus reads safetensors checkpoints)")
     }
     let checkpoint = try SafeTensorsFile(path: weightsPath)
-    var model = LoadedModel(text: nil, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
+    var model = LoadedModel(text: nil, image: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
     switch modelType {
     case "bert":
       model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
     case "clip":
       model.text = try CLIPTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
+      model.image = try CLIPVisionEncoder(config: config, checkpoint: checkpoint)
     default:
       throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
     }

@@ -59,10 +59,19 @@ public struct EngineConfiguration: Sendable {
   public var maxBatchWaitMicroseconds: Int
   /// Text longer than this many UTF-8 bytes is refused before tokenizing.
   public var maxTextBytes: Int
+  /// Images with more pixels than this are refused from their header, before decoding.
+  public var maxImagePixels: Int
+  /// Turn JPEGs upright by their EXIF orientation before preprocessing.
+  public var applyEXIFOrientation: Bool
 
-  public init(maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 0, maxTextBytes: Int = 65536) {
+  public init(
+    maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 0, maxTextBytes: Int = 65536, maxImagePixels: Int = 50_000_000,
+    applyEXIFOrientation: Bool = true
+  ) {
     self.maxBatchSize = maxBatchSize
     self.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
     self.maxTextBytes = maxTextBytes
+    self.maxImagePixels = maxImagePixels
+    self.applyEXIFOrientation = applyEXIFOrientation
   }
 }

@@ -68,28 +68,29 @@ public final class Engine: Sendable {
     let space = try resolve(requested)
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
     var texts: [(index: Int, text: String)] = []
+    var images: [(index: Int, data: Data)] = []
+    func unserved(_ modality: Modality) -> InputError {
+      InputError(
+        .invalidArgument,
+        "space '\(space.description.name)' cannot embed \(modality.rawValue) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))")
+    }
     for (index, input) in inputs.enumerated() {
       switch input {
       case .text(let text):
-        texts.append((index, text))
+        if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, text)) }
+      case .image(let data):
+        if space.image == nil { results[index] = .failure(unserved(.image)) } else { images.append((index, data)) }
+      case .audio:
+        results[index] = .failure(unserved(.audio))
       case .file:
         results[index] = .failure(InputError(.unimplemented, "server-side file inputs are not built yet; send the file's bytes as image or audio"))
-      case .image, .audio:
-        let modality = if case .image = input { "image" } else { "audio" }
-        results[index] = .failure(
-          InputError(.invalidArgument, "space '\(space.description.name)' cannot embed \(modality) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))"))
       }
     }
-    if !texts.isEmpty {
-      guard let pipeline = space.text else {
-        for item in texts {
-          results[item.index] = .failure(InputError(.invalidArgument, "space '\(space.description.name)' has no text encoder"))
-        }
-        return (space.description, results.map { $0! })
-      }
-      let outputs = await pipeline.embed(texts.map(\.text), options: options)
-      for (item, output) in zip(texts, outputs) { results[item.index] = output }
-    }
+    // Text and images run side by side: each modality has its own batcher thread.
+    async let textOutputs = texts.isEmpty ? [] : space.text!.embed(texts.map(\.text), options: options)
+    async let imageOutputs = images.isEmpty ? [] : space.image!.embed(images.map(\.data), options: options)
+    for (item, output) in zip(texts, await textOutputs) { results[item.index] = output }
+    for (item, output) in zip(images, await imageOutputs) { results[item.index] = output }
     return (space.description, results.map { $0! })
   }
 }

@@ -1,4 +1,5 @@
 import Encoders
+import Media
 import Store
 
 /// What a client may know about a space: its name, dimension and one encoder per modality.
@@ -26,6 +27,7 @@ public struct SpaceDescription: Sendable, Equatable {
 final class Space: Sendable {
   let description: SpaceDescription
   let text: TextPipeline?
+  let image: ImagePipeline?
 
   init(name: String, model: LoadedModel, configuration: EngineConfiguration, cache: VectorCache?) throws {
     var encoders: [SpaceDescription.EncoderDescription] = []
@@ -36,6 +38,30 @@ final class Space: Sendable {
       self.text = TextPipeline(encoder: text, fingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
     } else {
       self.text = nil
+    }
+    if let image = model.image {
+      let file = model.directory.appendingPathComponent("preprocessor_config.json")
+      let preprocessor: ImagePreprocessor
+      do {
+        preprocessor = try ImagePreprocessor(configFile: file)
+      } catch {
+        throw EngineError.modelLoadFailed(name: name, directory: model.directory.path, reason: "\(error)")
+      }
+      guard let size = preprocessor.outputSize, size.height == image.imageSize, size.width == image.imageSize else {
+        throw EngineError.modelLoadFailed(
+          name: name, directory: model.directory.path,
+          reason: "\(file.path): preprocessing must end in \(image.imageSize)x\(image.imageSize) pixels (the model's image_size); set crop_size or an exact size")
+      }
+      if let dimension, dimension != image.dimension {
+        throw EngineError.modelLoadFailed(name: name, directory: model.directory.path, reason: "the image encoder's dimension \(image.dimension) differs from the text encoder's \(dimension)")
+      }
+      let pipeline = ImagePipeline(
+        encoder: image, preprocessor: preprocessor, modelFingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
+      encoders.append(.init(modality: .image, modelID: model.modelID, architecture: image.architecture, fingerprint: pipeline.fingerprint, maxInput: 0))
+      dimension = dimension ?? image.dimension
+      self.image = pipeline
+    } else {
+      self.image = nil
     }
     guard let dimension else { throw EngineError.modelLoadFailed(name: name, directory: model.modelID, reason: "the model has no encoder Chorus can serve") }
     description = SpaceDescription(name: name, dimension: dimension, encoders: encoders)

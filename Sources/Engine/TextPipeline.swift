@@ -2,7 +2,6 @@ import Encoders
 import Foundation
 import Hashing
 import Store
-import Synchronization
 import Tensor
 
 /// Text → vector for one encoder: validate, tokenize, batch, normalise.
@@ -12,8 +11,8 @@ final class TextPipeline: Sendable {
   private let batcher: Batcher<[Int32], [Float]>
   private let maxTextBytes: Int
   private let cache: VectorCache?
-  /// Texts being computed right now, by content hash: a second request for one joins the first (single-flight).
-  private let inFlight = Mutex<[String: Task<[Float], Never>]>([:])
+  /// Texts being computed right now, by content hash: a second request for one joins the first.
+  private let inFlight = SingleFlight<[Float]>()
 
   init(encoder: any TextEncoder, fingerprint: String, label: String, configuration: EngineConfiguration, cache: VectorCache? = nil) {
     self.encoder = encoder
@@ -71,16 +70,6 @@ final class TextPipeline: Sendable {
 
   /// The model's vector for a text, computed once however many callers ask for it at the same time.
   private func computeOnce(hash: String, ids: [Int32]) async -> [Float] {
-    let task = inFlight.withLock { running -> Task<[Float], Never> in
-      if let task = running[hash] { return task }
-      let task = Task { await self.batcher.submit(ids) }
-      running[hash] = task
-      return task
-    }
-    let vector = await task.value
-    inFlight.withLock { running in
-      if running[hash] == task { running[hash] = nil }
-    }
-    return vector
+    await inFlight.run(hash) { await self.batcher.submit(ids) }
   }
 }

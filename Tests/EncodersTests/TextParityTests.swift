@@ -94,17 +94,3 @@ final class TextParityTests: XCTestCase {
     print("parity \(directory.lastPathComponent): \(texts.count) texts, worst cosine \(worstCosine), worst max-abs \(worstAbs)")
   }
 }
-
-func cosineSimilarity(_ a: [Float], _ b: [Float]) -> Float {
-  var dot: Double = 0, na: Double = 0, nb: Double = 0
-  for (x, y) in zip(a, b) {
-    dot += Double(x) * Double(y)
-    na += Double(x) * Double(x)
-    nb += Double(y) * Double(y)
-  }
-  return Float(dot / (na.squareRoot() * nb.squareRoot()))
-}
-
-func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
-  zip(a, b).map { abs($0 - $1) }.max() ?? 0
-}

@@ -3,7 +3,7 @@ import XCTest
 
 @testable import Media
 
-/// Every JPEG/PNG variant decodes to the pixels Pillow + transformers' convert_to_rgb give (formats.json), and
+/// Every JPEG/PNG variant decodes to the pixels transformers' load_image gives (formats.json), and
 /// every bad file gets its own clear error (bad.json).
 final class DecoderTests: XCTestCase {
   func testEveryFormatEqualsPillow() throws {

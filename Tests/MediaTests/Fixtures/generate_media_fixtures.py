@@ -9,7 +9,8 @@
   normalize on a ramp). The generator checks that the reference's pixel_values equal table[pixels] exactly for
   every photo, so the PNGs plus the tables are a lossless copy of the reference's output.
 - formats/: small files in every JPEG/PNG variant the decoder must read (made with Pillow from a real photo), and
-  formats.json with the reference's RGB pixels for each (Image.open, exif_transpose, convert_to_rgb).
+  formats.json with the reference's RGB pixels for each (transformers' load_image: open, exif_transpose,
+  convert("RGB")).
 - bad/: files the decoder must refuse, each with the status it must get (bad.json).
 """
 import base64
@@ -20,8 +21,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
-from transformers.image_transforms import convert_to_rgb, normalize, rescale
+from PIL import Image
+from transformers.image_transforms import normalize, rescale
+from transformers.image_utils import load_image
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
@@ -68,8 +70,8 @@ def level_tables(config):
 
 
 def load(path):
-    # What transformers.image_utils.load_image does with a file: open, turn upright by EXIF.
-    return ImageOps.exif_transpose(Image.open(path))
+    # What transformers does with an image file: open, turn upright by EXIF, convert("RGB") (alpha dropped).
+    return load_image(str(path))
 
 
 def write_photos():
@@ -148,7 +150,7 @@ def write_formats():
     expected = {}
     for name, data in sorted(files.items()):
         (out / name).write_bytes(data)
-        image = convert_to_rgb(load(out / name), return_numpy=True)
+        image = np.asarray(load(out / name))
         expected[name] = {"width": image.shape[1], "height": image.shape[0],
                           "rgb": base64.b64encode(np.ascontiguousarray(image).tobytes()).decode()}
     (HERE / "formats.json").write_text(json.dumps(expected, indent=1, sort_keys=True))
