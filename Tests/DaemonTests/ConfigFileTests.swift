@@ -26,6 +26,18 @@ final class ConfigFileTests: XCTestCase {
     XCTAssertEqual(settings.models, ["clip": "/srv/models/clip", "mini-lm": "/srv/models/minilm"])
   }
 
+  func testImageSettings() throws {
+    let settings = try ConfigFile.parse("max_image_pixels = 1000000\nexif_orientation = false\n", path: "c.toml")
+    XCTAssertEqual(settings.maxImagePixels, 1_000_000)
+    XCTAssertEqual(settings.exifOrientation, false)
+    let resolved = settings.overridden(by: PartialSettings(), environment: [:])
+    XCTAssertEqual(resolved.maxImagePixels, 1_000_000)
+    XCTAssertFalse(resolved.exifOrientation)
+    XCTAssertTrue(PartialSettings().overridden(by: PartialSettings(), environment: [:]).exifOrientation, "on by default")
+    assertConfigError("exif_orientation = \"yes\"\n", line: 1, key: "exif_orientation", contains: "true or false")
+    assertConfigError("max_image_pixels = 0\n", line: 1, key: "max_image_pixels", contains: "whole number of pixels")
+  }
+
   func testOctalIntegerModeIsAccepted() throws {
     XCTAssertEqual(try ConfigFile.parse("socket_mode = 0o600", path: "c.toml").socketMode, 0o600)
   }
