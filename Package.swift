@@ -106,7 +106,7 @@ let package = Package(
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
-    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Tensor"], exclude: ["Fixtures"]),
+    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"]),

@@ -5,6 +5,8 @@ import Hashing
 public struct LoadedModel: Sendable {
   public var text: (any TextEncoder)?
   public var image: (any ImageEncoder)?
+  /// For a classifier, how its class scores become vectors of a text space (ConSE).
+  public var labelHead: LabelHead?
   /// The directory it came from (preprocessing files live there).
   public var directory: URL
   /// SHA-256 of the weights and of every file that shapes preprocessing and the head.
@@ -14,7 +16,7 @@ public struct LoadedModel: Sendable {
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
-  public static let supportedModelTypes = ["bert", "clip"]
+  public static let supportedModelTypes = ["bert", "clip", "efficientnet_lite"]
 
   public static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
@@ -29,13 +31,17 @@ public enum ModelDirectory {
       throw CheckpointError("\(weightsPath): missing (Chorus reads safetensors checkpoints)")
     }
     let checkpoint = try SafeTensorsFile(path: weightsPath)
-    var model = LoadedModel(text: nil, image: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
+    var model = LoadedModel(text: nil, image: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
     switch modelType {
     case "bert":
       model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
     case "clip":
       model.text = try CLIPTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
       model.image = try CLIPVisionEncoder(config: config, checkpoint: checkpoint)
+    case "efficientnet_lite":
+      let classifier = try EfficientNetLiteClassifier(config: config, checkpoint: checkpoint)
+      model.image = classifier
+      model.labelHead = try LabelHead(config: config, directory: directory, classes: classifier.dimension)
     default:
       throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
     }
