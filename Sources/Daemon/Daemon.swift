@@ -22,10 +22,10 @@ public struct Daemon {
   public func run() async throws {
     let startedAt = Date()
     try DataDirectory.prepare(settings.dataDirectory)
-    var models = settings.models
+    var models = settings.models.mapValues { [$0] }
     if settings.starter && models[Engine.defaultSpaceName] == nil {
       if let directory = StarterModel.locate(configured: settings.starterModel) {
-        models[Engine.defaultSpaceName] = directory
+        models[Engine.defaultSpaceName] = [directory] + (StarterModel.imageModel(besideTextModel: directory).map { [$0] } ?? [])
       } else if let configured = settings.starterModel {
         throw StartupError(description: "the starter model directory \(configured) does not exist (fix starter_model, or turn the starter off with --no-starter)")
       } else {
@@ -41,7 +41,7 @@ public struct Daemon {
       throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
     }
     let engine = try Engine(
-      models: models,
+      spaces: models,
       configuration: EngineConfiguration(
         maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes,
         maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation),

@@ -1,8 +1,16 @@
 import Foundation
 
-/// Where the starter space's model (all-MiniLM-L6-v2, fetched by scripts/fetch-models) is looked for.
+/// Where the starter space's models (fetched by scripts/fetch-models) are looked for: the text model
+/// all-MiniLM-L6-v2, and beside it the image model EfficientNet-Lite0 with its ConSE head into the text space.
 enum StarterModel {
   static let directoryName = "all-MiniLM-L6-v2"
+  static let imageDirectoryName = "efficientnet-lite0"
+
+  /// The image model in the same folder as the text model, when it is there.
+  static func imageModel(besideTextModel text: String) -> String? {
+    let path = URL(fileURLWithPath: text).deletingLastPathComponent().appendingPathComponent(imageDirectoryName).path
+    return FileManager.default.fileExists(atPath: path + "/config.json") ? path : nil
+  }
 
   /// The configured directory when it exists, else the first standard place that holds the model.
   static func locate(configured: String?) -> String? {

@@ -13,24 +13,31 @@ public final class Engine: Sendable {
   public let cache: VectorCache?
 
   /// Loads every `name → model directory`; any failure stops start-up with the directory and the reason.
-  public init(models: [String: String], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
+  public convenience init(models: [String: String], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
+    try self.init(spaces: models.mapValues { [$0] }, configuration: configuration, cache: cache, logger: logger)
+  }
+
+  /// Loads every `name → model directories` (each directory brings encoders for some modalities, e.g. a text
+  /// model and an image model with a head into its space); any failure stops start-up naming the directory.
+  public init(spaces definitions: [String: [String]], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
     self.cache = cache
     var spaces: [String: Space] = [:]
-    for (name, directory) in models.sorted(by: { $0.key < $1.key }) {
+    for (name, directories) in definitions.sorted(by: { $0.key < $1.key }) {
       let started = Date()
-      do {
-        let model = try ModelDirectory.load(directory)
-        spaces[name] = try Space(name: name, model: model, configuration: configuration, cache: cache)
-      } catch let error as EngineError {
-        throw error
-      } catch {
-        throw EngineError.modelLoadFailed(name: name, directory: directory, reason: "\(error)")
+      var models: [LoadedModel] = []
+      for directory in directories {
+        do {
+          models.append(try ModelDirectory.load(directory))
+        } catch {
+          throw EngineError.modelLoadFailed(name: name, directory: directory, reason: "\(error)")
+        }
       }
+      spaces[name] = try Space(name: name, models: models, configuration: configuration, cache: cache)
       let space = spaces[name]!.description
       logger.info(
         "space loaded",
         metadata: [
-          "space": "\(name)", "directory": "\(directory)", "dimension": "\(space.dimension)",
+          "space": "\(name)", "directories": "\(directories.joined(separator: ", "))", "dimension": "\(space.dimension)",
           "modalities": "\(space.modalities.map(\.rawValue).joined(separator: "+"))",
           "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
         ])

@@ -8,6 +8,8 @@ import Tensor
 /// Image bytes → vector for one encoder: cache, decode and preprocess (off the event loops), batch, normalise.
 final class ImagePipeline: Sendable {
   let encoder: any ImageEncoder
+  /// Maps a classifier's scores into a text space; nil when the encoder's output is the vector.
+  let head: LabelSpace?
   /// The model's fingerprint plus the decoding choices that change pixels (EXIF orientation).
   let fingerprint: String
   private let decoder: ImageDecoder
@@ -17,10 +19,11 @@ final class ImagePipeline: Sendable {
   private let inFlight = SingleFlight<Result<[Float], InputError>>()
 
   init(
-    encoder: any ImageEncoder, preprocessor: ImagePreprocessor, modelFingerprint: String, label: String, configuration: EngineConfiguration,
+    encoder: any ImageEncoder, head: LabelSpace? = nil, preprocessor: ImagePreprocessor, modelFingerprint: String, label: String, configuration: EngineConfiguration,
     cache: VectorCache?
   ) {
     self.encoder = encoder
+    self.head = head
     self.preprocessor = preprocessor
     self.cache = cache
     decoder = ImageDecoder(maxPixels: configuration.maxImagePixels, applyEXIFOrientation: configuration.applyEXIFOrientation)
@@ -74,7 +77,9 @@ final class ImagePipeline: Sendable {
       }
     }
     switch pixels {
-    case .success(let pixels): return .success(await batcher.submit(pixels))
+    case .success(let pixels):
+      let output = await batcher.submit(pixels)
+      return .success(await head?.vector(logits: output) ?? output)
     case .failure(let error): return .failure(error)
     }
   }

@@ -1,4 +1,6 @@
 import Encoders
+import Foundation
+import Hashing
 import Media
 import Store
 
@@ -8,7 +10,7 @@ public struct SpaceDescription: Sendable, Equatable {
     public var modality: Modality
     /// Where the model came from (directory name or hub id).
     public var modelID: String
-    /// The network, e.g. "bert", "clip_text".
+    /// The network, e.g. "bert", "clip_text", "efficientnet_lite+conse".
     public var architecture: String
     /// Hash of weights and preprocessing/head config: part of every cache key.
     public var fingerprint: String
@@ -23,47 +25,64 @@ public struct SpaceDescription: Sendable, Equatable {
   public var modalities: [Modality] { encoders.map(\.modality) }
 }
 
-/// A loaded space: its encoders and their batchers.
+/// A loaded space: its encoders and their pipelines. Its models may come from several directories, at most one
+/// encoder per modality, all of one dimension.
 final class Space: Sendable {
   let description: SpaceDescription
   let text: TextPipeline?
   let image: ImagePipeline?
 
-  init(name: String, model: LoadedModel, configuration: EngineConfiguration, cache: VectorCache?) throws {
-    var encoders: [SpaceDescription.EncoderDescription] = []
-    var dimension: Int?
-    if let text = model.text {
-      encoders.append(.init(modality: .text, modelID: model.modelID, architecture: text.architecture, fingerprint: model.fingerprint, maxInput: Double(text.maxTokens)))
-      dimension = text.dimension
-      self.text = TextPipeline(encoder: text, fingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
-    } else {
-      self.text = nil
+  init(name: String, models: [LoadedModel], configuration: EngineConfiguration, cache: VectorCache?) throws {
+    func failure(_ model: LoadedModel?, _ reason: String) -> EngineError {
+      .modelLoadFailed(name: name, directory: model?.directory.path ?? "(no model)", reason: reason)
     }
-    if let image = model.image {
+    let texts = models.filter { $0.text != nil }, images = models.filter { $0.image != nil }
+    guard texts.count <= 1, images.count <= 1 else {
+      throw failure(models.last, "a space takes at most one encoder per modality; these directories bring two for one modality")
+    }
+    var encoders: [SpaceDescription.EncoderDescription] = []
+    var text: TextPipeline?
+    if let model = texts.first, let encoder = model.text {
+      text = TextPipeline(encoder: encoder, fingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
+      encoders.append(.init(modality: .text, modelID: model.modelID, architecture: encoder.architecture, fingerprint: model.fingerprint, maxInput: Double(encoder.maxTokens)))
+    }
+    var image: ImagePipeline?
+    if let model = images.first, let encoder = model.image {
       let file = model.directory.appendingPathComponent("preprocessor_config.json")
       let preprocessor: ImagePreprocessor
       do {
         preprocessor = try ImagePreprocessor(configFile: file)
       } catch {
-        throw EngineError.modelLoadFailed(name: name, directory: model.directory.path, reason: "\(error)")
+        throw failure(model, "\(error)")
       }
-      guard let size = preprocessor.outputSize, size.height == image.imageSize, size.width == image.imageSize else {
-        throw EngineError.modelLoadFailed(
-          name: name, directory: model.directory.path,
-          reason: "\(file.path): preprocessing must end in \(image.imageSize)x\(image.imageSize) pixels (the model's image_size); set crop_size or an exact size")
+      guard let size = preprocessor.outputSize, size.height == encoder.imageSize, size.width == encoder.imageSize else {
+        throw failure(
+          model, "\(file.path): preprocessing must end in \(encoder.imageSize)x\(encoder.imageSize) pixels (the model's image_size); set crop_size or an exact size")
       }
-      if let dimension, dimension != image.dimension {
-        throw EngineError.modelLoadFailed(name: name, directory: model.directory.path, reason: "the image encoder's dimension \(image.dimension) differs from the text encoder's \(dimension)")
+      var head: LabelSpace?
+      var fingerprint = model.fingerprint, architecture = encoder.architecture
+      if let labelHead = model.labelHead {
+        // The head's vectors live in the text encoder's space, so they depend on it too.
+        guard let text, let textModel = texts.first else {
+          throw failure(model, "its ConSE head maps images into a text space: the space needs a text model too")
+        }
+        head = LabelSpace(head: labelHead, text: text)
+        var hasher = SHA256Hasher()
+        hasher.update("\(model.fingerprint)\nconse over \(textModel.fingerprint)\n")
+        fingerprint = hasher.hexDigest()
+        architecture += "+conse"
       }
       let pipeline = ImagePipeline(
-        encoder: image, preprocessor: preprocessor, modelFingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
-      encoders.append(.init(modality: .image, modelID: model.modelID, architecture: image.architecture, fingerprint: pipeline.fingerprint, maxInput: 0))
-      dimension = dimension ?? image.dimension
-      self.image = pipeline
-    } else {
-      self.image = nil
+        encoder: encoder, head: head, preprocessor: preprocessor, modelFingerprint: fingerprint, label: name, configuration: configuration,
+        cache: cache)
+      encoders.append(.init(modality: .image, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: 0))
+      image = pipeline
     }
-    guard let dimension else { throw EngineError.modelLoadFailed(name: name, directory: model.modelID, reason: "the model has no encoder Chorus can serve") }
+    let dimensions = Set([text?.encoder.dimension, image.map { $0.head == nil ? $0.encoder.dimension : text!.encoder.dimension }].compactMap { $0 })
+    guard let dimension = dimensions.first else { throw failure(models.first, "the model has no encoder Chorus can serve") }
+    guard dimensions.count == 1 else { throw failure(images.first, "the image encoder's dimension differs from the text encoder's (\(dimensions.sorted()))") }
+    self.text = text
+    self.image = image
     description = SpaceDescription(name: name, dimension: dimension, encoders: encoders)
   }
 }

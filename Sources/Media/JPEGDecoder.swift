@@ -19,6 +19,7 @@ enum JPEGDecoder {
       guard tjDecompressHeader3(handle, source, size, &width, &height, &subsampling, &colorspace) == 0 else {
         return .failure(failure(handle, "cannot read the JPEG header"))
       }
+      if width <= 0 || height <= 0 { return .failure(ImageDecodeError(.invalid, "cannot read the JPEG header: it states no image size (truncated or not a JPEG)")) }
       if let error = checkSize(width: Int(width), height: Int(height), maxPixels: maxPixels) { return .failure(error) }
       let w = Int(width), h = Int(height)
       let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)

@@ -31,6 +31,10 @@ struct AddCommand: ChorusSubcommand {
     try await callDaemon(connection) { client in
       let service = Chorus_V1_CollectionService.Client(wrapping: client)
       _ = try await service.getCollection(.with { $0.name = collection })
+      // Upserts stay under the daemon's request limit (with room for ids and metadata); a file that alone is over
+      // it is listed as failed instead of failing its whole batch.
+      let limit = Int(try await Chorus_V1_SystemService.Client(wrapping: client).getInfo(.init()).maxRequestBytes)
+      let budget = max(limit - limit / 8 - 4096, 1)
       var start = 0
       while start < files.count {
         let chunk = files[start..<min(start + max(batch, 1), files.count)]
@@ -51,9 +55,16 @@ struct AddCommand: ChorusSubcommand {
           $0.collection = collection
           $0.contentHashes = candidates.map(\.hash)
         }).present)
-        let fresh = candidates.filter { !present.contains($0.hash) }
-        skipped += candidates.count - fresh.count
-        if !fresh.isEmpty {
+        var fresh: [Candidate] = []
+        for candidate in candidates where !present.contains(candidate.hash) {
+          if candidate.data.count > budget {
+            failures.append((candidate.path, "RESOURCE_EXHAUSTED: \(candidate.data.count) bytes, over what one request to this daemon may carry (max_request_bytes \(limit))"))
+          } else {
+            fresh.append(candidate)
+          }
+        }
+        skipped += candidates.filter { present.contains($0.hash) }.count
+        for fresh in Self.byteBatches(fresh, budget: budget) {
           let response = try await service.upsert(.with {
             $0.collection = collection
             $0.items = fresh.map { candidate in
@@ -86,6 +97,21 @@ struct AddCommand: ChorusSubcommand {
     print("added \(added), skipped \(skipped) already there, failed \(failures.count)")
     for (path, reason) in failures { print("  failed: \(path): \(reason)") }
     if !failures.isEmpty { throw ExitCode(1) }
+  }
+
+  /// Consecutive groups of candidates whose contents add up to at most `budget` bytes.
+  static func byteBatches(_ candidates: [Candidate], budget: Int) -> [[Candidate]] {
+    var batches: [[Candidate]] = [], current: [Candidate] = [], bytes = 0
+    for candidate in candidates {
+      if !current.isEmpty && bytes + candidate.data.count > budget {
+        batches.append(current)
+        (current, bytes) = ([], 0)
+      }
+      current.append(candidate)
+      bytes += candidate.data.count
+    }
+    if !current.isEmpty { batches.append(current) }
+    return batches
   }
 
   /// Regular files under `path` (itself when it is one), sorted, hidden entries skipped.

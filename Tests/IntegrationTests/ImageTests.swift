@@ -94,3 +94,25 @@ final class ImageTests: XCTestCase {
     XCTAssertEqual(byText.stdout.split(separator: "\n").count, 2)
   }
 }
+
+/// `chorus add` keeps each upsert under the daemon's request limit and lists a file too big for any request.
+final class AddBatchingTests: XCTestCase {
+  func testFilesAreSentInBatchesUnderTheRequestLimit() async throws {
+    let daemon = DaemonProcess(arguments: ["--model", "clip=\(ImageTests.clip)", "--max-request-bytes", "65536"])
+    try await daemon.startServing()
+    defer { daemon.stop() }
+    let folder = daemon.directory + "/pictures"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let formats = ImageTests.media.appendingPathComponent("formats")
+    let small = ["baseline.jpg", "cmyk.jpg", "rgb.png", "gray.png", "rgba16.png", "palette.png"]  // ~5-20 kB each
+    for name in small { try FileManager.default.copyItem(atPath: formats.appendingPathComponent(name).path, toPath: "\(folder)/\(name)") }
+    let big = ImageTests.tests.appendingPathComponent("Data/skimage/coffee.png").path  // 466 kB
+    try FileManager.default.copyItem(atPath: big, toPath: "\(folder)/coffee.png")
+    let create = try DaemonProcess.runCLI([], ["collection", "create", "--socket", daemon.socketPath, "pics", "--space", "clip"])
+    XCTAssertEqual(create.status, 0, create.stderr)
+    let add = try daemon.cli(["add", "pics", folder])
+    XCTAssertEqual(add.status, 1, add.stdout + add.stderr)
+    XCTAssertTrue(add.stdout.contains("added \(small.count), skipped 0 already there, failed 1"), add.stdout)
+    XCTAssertTrue(add.stdout.contains("coffee.png: RESOURCE_EXHAUSTED"), add.stdout)
+  }
+}

@@ -5,6 +5,7 @@ import subprocess
 import tempfile
 import threading
 import json
+import shutil
 
 import grpc
 import pytest
@@ -115,20 +116,31 @@ def test_concurrent_upserts_and_searches(daemon):
     assert stub.GetCollection(collections_pb2.GetCollectionRequest(name="busy")).count == 80
 
 
-def test_cli_add_folder_then_search_by_text(daemon, tmp_path):
+def test_cli_add_folder_then_search_by_text(tmp_path):
+    # Default request limit: the folder holds a real photo of 466 kB.
+    daemon = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-py-", dir="/tmp"))
+    try:
+        _add_folder_then_search(daemon, tmp_path)
+    finally:
+        daemon.stop()
+
+
+def _add_folder_then_search(daemon, tmp_path):
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "dog.txt").write_text("My dog loves to chase the ball in the park")
     (notes / "budget.txt").write_text("Minutes of the meeting about the quarterly budget")
     (notes / "pie.txt").write_text("A recipe for apple pie with cinnamon")
     (notes / "blob.bin").write_bytes(b"\x00\x01\x02")
+    # A real photo beside the notes: the starter space embeds it into the same space as the text.
+    shutil.copy(conftest.ROOT / "Tests" / "Data" / "skimage" / "coffee.png", notes / "coffee.png")
     cli = [str(conftest.BIN_DIR / "chorus")]
     sock = ["--socket", daemon.socket]
     run = lambda *args: subprocess.run(cli + [args[0]] + sock + list(args[1:]), capture_output=True, text=True)
     created = subprocess.run(cli + ["collection", "create"] + sock + ["notes"], capture_output=True, text=True)
     assert created.returncode == 0, created.stderr
     added = run("add", "notes", str(notes))
-    assert added.returncode == 1 and "added 3, skipped 0 already there, failed 1" in added.stdout and "blob.bin" in added.stdout
+    assert added.returncode == 1 and "added 4, skipped 0 already there, failed 1" in added.stdout and "blob.bin" in added.stdout
     again = run("add", "notes", str(notes / "dog.txt"))
     assert again.returncode == 0 and "skipped 1 already there" in again.stdout
     found = run("search", "notes", "--text", "a puppy playing fetch", "--k", "2", "--json")
@@ -136,5 +148,9 @@ def test_cli_add_folder_then_search_by_text(daemon, tmp_path):
     hits = [json.loads(line) for line in found.stdout.splitlines()]
     assert len(hits) == 2 and hits[0]["id"].endswith("dog.txt") and hits[0]["modality"] == "text"
     assert set(hits[0]) == {"id", "score", "modality", "metadata", "source"}
+    photo = run("search", "notes", "--text", "a cup of espresso", "--k", "1", "--json")
+    assert photo.returncode == 0, photo.stderr
+    (hit,) = [json.loads(line) for line in photo.stdout.splitlines()]
+    assert hit["id"].endswith("coffee.png") and hit["modality"] == "image", hit
     bad = run("search", "notes", "--text", "x", "--where", "novalue")
     assert bad.returncode == 2

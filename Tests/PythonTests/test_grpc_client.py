@@ -39,7 +39,8 @@ def test_starter_space_is_listed(daemon):
     assert spaces.default_space == "starter"
     (starter,) = [s for s in spaces.spaces if s.name == "starter"]
     assert starter.dimension == 384
-    assert [e.modality for e in starter.encoders] == [common_pb2.MODALITY_TEXT]
+    assert [e.modality for e in starter.encoders] == [common_pb2.MODALITY_TEXT, common_pb2.MODALITY_IMAGE]
+    assert [e.architecture for e in starter.encoders] == ["bert", "efficientnet_lite+conse"]
 
 
 def test_embed_batch_answers_each_input_in_order(daemon):

@@ -1,0 +1,40 @@
+import Encoders
+import Synchronization
+import Tensor
+
+/// A classifier's ConSE head bound to a space's text encoder: class scores → a vector of the text space. The
+/// class embeddings are the text encoder's own vectors of the class prompts, computed on first use through the
+/// text pipeline, so they go through (and are kept in) the shared vector cache and always match the text encoder.
+final class LabelSpace: Sendable {
+  let head: LabelHead
+  private let text: TextPipeline
+  private let classEmbeddings = SingleFlight<[[Float]]>()
+  private let ready = Mutex<[[Float]]?>(nil)
+
+  init(head: LabelHead, text: TextPipeline) {
+    self.head = head
+    self.text = text
+  }
+
+  func vector(logits: [Float]) async -> [Float] {
+    head.mix(logits: logits, classEmbeddings: await embeddings())
+  }
+
+  private func embeddings() async -> [[Float]] {
+    if let known = ready.withLock({ $0 }) { return known }
+    return await classEmbeddings.run("classes") {
+      let prompts = self.head.prompts
+      let results = await self.text.embed(prompts, options: EmbedOptions())
+      let perClass = self.head.templates.count
+      let vectors = results.map { (try? $0.get().vector) ?? [] }
+      // A class's embedding: the unit-length mean of its prompts' unit vectors.
+      let classes = stride(from: 0, to: vectors.count, by: perClass).map { start -> [Float] in
+        var sum = [Float](repeating: 0, count: vectors[start].count)
+        for vector in vectors[start..<(start + perClass)] { for (d, value) in vector.enumerated() { sum[d] += value } }
+        return l2Normalized(sum)
+      }
+      self.ready.withLock { $0 = classes }
+      return classes
+    }
+  }
+}
