@@ -45,8 +45,10 @@ let package = Package(
     .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG"]),
     // SHA-256: model fingerprints, content hashes, cache keys.
     .target(name: "Hashing", dependencies: ["CCrypto"]),
+    // Elementwise kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 and chosen at load time.
+    .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
     // Float32 tensors and the kernels transformers need; GEMM through BLAS.
-    .target(name: "Tensor", dependencies: ["CBLAS"]),
+    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
     // Tokenizers driven by a model directory's tokenizer files.
     .target(name: "Tokenizers"),
     // Checkpoint formats and one file per architecture.
@@ -96,7 +98,7 @@ let package = Package(
     .executableTarget(
       name: "chorus-bench",
       dependencies: [
-        "Encoders", "Tensor", "ChorusAPI",
+        "Encoders", "Media", "Tensor", "ChorusAPI",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -23,8 +23,8 @@ import zipfile
 from pathlib import Path
 
 # The ConSE head's settings, chosen on the tuning split of Models/evaluate_starter_images.py (see Models/README.md).
-TEMPLATES = ["a photo of a {}.", "a drawing of a {}.", "a {}."]
-TOP_T = 5
+TEMPLATES = ["a photo of a {}."]
+TOP_T = 20
 
 
 class _Storage:

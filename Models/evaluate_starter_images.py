@@ -7,7 +7,8 @@ real chorusd, and tunes the ConSE head's settings on a split kept apart from the
 
 Captioned images: every Tux Paint stamp PNG with its .txt description (first line), and the scikit-image photos
 with the captions below. Each pair goes to the "tune" or the "report" split by a hash of its path. Retrieval: each
-caption ranks all images of its split by cosine; recall@k is the share of captions whose own image is in the top k.
+caption ranks all images of its split by cosine; recall@k is the share of captions whose own image is in the top k
+(image_to_text@k: each image ranks the captions).
 --tune tries the head settings of GRID on the tune split (a chorusd per setting, on a copy of the model directory
 whose config.json differs only in "conse"), then reports the chosen one (Models/convert_efficientnet_lite.py) on the
 report split. Without --tune it reports the installed settings on both splits.
@@ -103,14 +104,15 @@ def embed(daemon, inputs, batch=32):
     return vectors
 
 
-def recall(image_vectors, text_vectors, ks=(1, 5)):
+def recall(queries, targets, ks=(1, 5), name="recall"):
+    """Share of queries whose own target (same index) ranks in the top k by cosine (unit vectors: dot product)."""
     hits = {k: 0 for k in ks}
-    for index, text in enumerate(text_vectors):
-        scores = [sum(a * b for a, b in zip(text, image)) for image in image_vectors]
+    for index, query in enumerate(queries):
+        scores = [sum(a * b for a, b in zip(query, target)) for target in targets]
         rank = sorted(range(len(scores)), key=lambda i: -scores[i]).index(index)
         for k in ks:
             hits[k] += rank < k
-    return {f"recall@{k}": hits[k] / len(text_vectors) for k in ks}
+    return {f"{name}@{k}": hits[k] / len(queries) for k in ks}
 
 
 def model_copy(workdir, conse):
@@ -134,7 +136,8 @@ def evaluate(text_model, data_dir, data):
         started = time.monotonic()
         images = embed(daemon, [{"image": path.read_bytes()} for path, _ in data])
         texts = embed(daemon, [{"text": caption} for _, caption in data])
-        return recall(images, texts), time.monotonic() - started
+        scores = {**recall(texts, images), **recall(images, texts, name="image_to_text")}
+        return scores, time.monotonic() - started
     finally:
         daemon.stop()
 

@@ -8,11 +8,16 @@ Commands (each prints one JSON object on stdout):
                                  texts/s of tokenizer + model, KIND = st (SentenceTransformer.encode) or
                                  clip (CLIPModel text_embeds)
   embed KIND DIR TEXTS_JSON      reference vectors (normalised) for parity checks
-  vision DIR BATCH SECONDS PIXELS_FILE
-                                 images/s of CLIPModel.get_image_features on preprocessed pixels (model only),
-                                 and the features of the first image for a parity check
+  vision MODEL RUNTIME DIR BATCH SECONDS PIXELS_FILE
+                                 images/s of the network alone on preprocessed pixels, MODEL = clip
+                                 (CLIPModel.get_image_features) or effnet (EfficientNet-Lite0 logits,
+                                 efficientnet_lite_pytorch), RUNTIME = torch or ort (ONNX Runtime on the exported
+                                 graph, 2 threads); and the output of the first image for a parity check
+  vision-end-to-end MODEL DIR SECONDS FILE...
+                                 images/s of load_image + CLIPImageProcessorPil + the network on image files
 
-Needs torch, transformers, sentence-transformers (a venv outside the repo; CI never runs this).
+Needs torch, transformers, sentence-transformers, onnx, onnxruntime, efficientnet_lite_pytorch (a venv outside the
+repo; CI never runs this).
 """
 import json
 import sys
@@ -44,6 +49,92 @@ def load(kind, directory):
     return run
 
 
+def vision_model(kind, directory):
+    """The reference network as a function of pixels: CLIPModel.get_image_features, or EfficientNet-Lite0's logits
+    (efficientnet_lite_pytorch, with the weights of DIR/model.safetensors)."""
+    if kind == "clip":
+        from transformers import CLIPModel
+
+        model = CLIPModel.from_pretrained(directory).eval()
+
+        class Features(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.model = model
+
+            def forward(self, pixels):
+                out = self.model.get_image_features(pixel_values=pixels)
+                return out.pooler_output if hasattr(out, "pooler_output") else out
+
+        return Features().eval(), model.config.vision_config.image_size
+    from efficientnet_lite_pytorch import EfficientNet
+    from safetensors.torch import load_file
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    model.load_state_dict(load_file(f"{directory}/model.safetensors"), strict=False)
+    return model.eval(), 224
+
+
+def timed(run, batch, seconds):
+    for _ in range(2):
+        run()
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        run()
+        done += batch
+    return done / (time.perf_counter() - start)
+
+
+def vision(kind, runtime, directory, batch, seconds, pixels_file):
+    """images/s of the network alone on the same preprocessed pixels, in PyTorch or ONNX Runtime (2 threads)."""
+    import numpy as np
+
+    model, size = vision_model(kind, directory)
+    pixels = np.fromfile(pixels_file, dtype=np.float32).reshape(-1, 3, size, size)[:batch]
+    if runtime == "torch":
+        tensor = torch.from_numpy(pixels)
+        run = lambda: model(tensor)
+        first = run()[0].tolist()
+    else:
+        import onnxruntime
+
+        path = f"/tmp/chorus-bench-{kind}.onnx"
+        torch.onnx.export(model, torch.from_numpy(pixels), path, input_names=["pixels"], output_names=["out"],
+                          dynamic_axes={"pixels": {0: "batch"}, "out": {0: "batch"}}, opset_version=17, dynamo=False)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 2
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        run = lambda: session.run(None, {"pixels": pixels})[0]
+        first = run()[0].tolist()
+    return {"images_per_second": timed(run, batch, seconds), "first": first}
+
+
+def vision_end_to_end(kind, directory, seconds, files):
+    """images/s of transformers' whole path on files: load_image, the PIL image processor, the network (batches of
+    all files)."""
+    import json as _json
+
+    from transformers.image_utils import load_image
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+    model, _ = vision_model(kind, directory)
+    config = _json.load(open(f"{directory}/preprocessor_config.json"))
+    config.pop("image_processor_type", None)
+    config.pop("feature_extractor_type", None)
+    if isinstance(config.get("size"), int):
+        config["size"] = {"shortest_edge": config["size"]}
+    if isinstance(config.get("crop_size"), int):
+        config["crop_size"] = {"height": config["crop_size"], "width": config["crop_size"]}
+    processor = CLIPImageProcessorPil(**config)
+
+    def run():
+        pixels = processor(images=[load_image(f) for f in files], return_tensors="pt")["pixel_values"]
+        return model(pixels)
+
+    return {"images_per_second": timed(run, len(files), seconds)}
+
+
 def main():
     command = sys.argv[1]
     if command == "make-clip-b32":
@@ -70,26 +161,11 @@ def main():
         kind, directory, texts = sys.argv[2], sys.argv[3], json.load(open(sys.argv[4]))
         print(json.dumps({"vectors": load(kind, directory)(texts).tolist()}))
     elif command == "vision":
-        import numpy as np
-        from transformers import CLIPModel
-
-        directory, batch, seconds, pixels_file = sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-        model = CLIPModel.from_pretrained(directory).eval()
-        size = model.config.vision_config.image_size
-        pixels = torch.from_numpy(np.fromfile(pixels_file, dtype=np.float32).reshape(-1, 3, size, size))[:batch]
-
-        def run():
-            out = model.get_image_features(pixel_values=pixels)
-            return out.pooler_output if hasattr(out, "pooler_output") else out
-
-        first = run()[0].tolist()
-        for _ in range(2):
-            run()
-        done, start = 0, time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            run()
-            done += batch
-        print(json.dumps({"images_per_second": done / (time.perf_counter() - start), "first": first}))
+        model_kind, runtime, directory, batch, seconds, pixels_file = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]), sys.argv[7]
+        print(json.dumps(vision(model_kind, runtime, directory, batch, seconds, pixels_file)))
+    elif command == "vision-end-to-end":
+        model_kind, directory, seconds, files = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5:]
+        print(json.dumps(vision_end_to_end(model_kind, directory, seconds, files)))
     else:
         sys.exit(f"unknown command {command}")
 

@@ -111,40 +111,7 @@ if arguments.count >= 2, arguments[1] == "daemon" {
 }
 
 if arguments.count >= 2, arguments[1] == "vision" {
-  // CLIP ViT-B/32 vision tower (random weights, real shape), model only, on the same pixels as PyTorch.
-  let clipDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-clip-b32").path
-  if !FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
-    _ = runReference(["make-clip-b32", clipDirectory, root.appendingPathComponent("Models/clip-bpe").path])
-  }
-  let directory = URL(fileURLWithPath: clipDirectory)
-  let encoder = try CLIPVisionEncoder(
-    config: ModelConfig(directory: directory), checkpoint: SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path))
-  let size = encoder.imageSize
-  var generator = SystemRandomNumberGenerator()
-  let pixels = Tensor(shape: [16, 3, size, size], values: (0..<16 * 3 * size * size).map { _ in Float.random(in: -2...2, using: &generator) })
-  let pixelsFile = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-pixels.f32")
-  try Data(buffer: pixels.buffer).write(to: pixelsFile)
-  print("CLIP ViT-B/32 vision tower, model only, \(seconds) s per figure")
-  for batch in [1, 16] {
-    let input = Tensor(shape: [batch, 3, size, size], values: Array(pixels.buffer.prefix(batch * 3 * size * size)))
-    let first = encoder.embed(pixels: input)[0]
-    for _ in 0..<2 { _ = encoder.embed(pixels: input) }
-    var done = 0
-    let start = Date()
-    while Date().timeIntervalSince(start) < seconds {
-      _ = encoder.embed(pixels: input)
-      done += batch
-    }
-    let ours = Double(done) / Date().timeIntervalSince(start)
-    var line = "  batch \(batch): chorus \(String(format: "%.1f", ours)) images/s"
-    if let reference = runReference(["vision", clipDirectory, "\(batch)", "\(seconds)", pixelsFile.path]),
-      let theirs = reference["images_per_second"] as? Double, let features = reference["first"] as? [Double]
-    {
-      let difference = zip(first, features).map { abs(Double($0) - $1) }.max() ?? 0
-      line += ", pytorch \(String(format: "%.1f", theirs)) images/s, ratio \(String(format: "%.2f", ours / theirs))× (max-abs vs reference \(String(format: "%.1e", difference)))"
-    }
-    print(line)
-  }
+  try VisionBench.run()
   exit(0)
 }
 

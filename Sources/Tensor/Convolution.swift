@@ -1,3 +1,5 @@
+import CKernels
+
 /// Convolutions over channels-last images ([batch, height, width, channels], rows of pixels): a 1×1 convolution
 /// is then a plain GEMM over all pixels of all images at once, and a depthwise one runs along contiguous channels.
 /// Padding is TensorFlow's "SAME" (as `efficientnet_lite_pytorch`'s static same-padding convolutions): the output
@@ -17,16 +19,17 @@ public enum ConvolutionActivation: Sendable {
   case none, relu6
 }
 
-/// A dense k×k convolution as one GEMM: patches unfolded into rows of (row, column, channel) and multiplied by
-/// `weight` [out, k·k·in] in the same order (`reorderedConvolutionWeight` makes it from PyTorch's layout).
+/// A dense k×k convolution as one GEMM: patches unfolded (into `scratch`) as rows of (row, column, channel) and
+/// multiplied by `weight` [out, k·k·in] in the same order (`reorderedConvolutionWeight` makes it from PyTorch's
+/// layout), into `output` [batch·outHeight·outWidth, out].
 public func convolution(
   _ x: Tensor, batch: Int, height: Int, width: Int, channels: Int, weight: Tensor, bias: Tensor, kernel: Int, stride: Int,
-  activation: ConvolutionActivation
+  activation: ConvolutionActivation, scratch: Workspace, slot: Int, into output: (_ outHeight: Int, _ outWidth: Int) -> Tensor
 ) -> (output: Tensor, height: Int, width: Int) {
   let rows = SamePadding(input: height, kernel: kernel, stride: stride)
   let columns = SamePadding(input: width, kernel: kernel, stride: stride)
   let patch = kernel * kernel * channels
-  let unfolded = Tensor(zeros: [batch * rows.output * columns.output, patch])
+  let unfolded = scratch.tensor(slot, [batch * rows.output * columns.output, patch])
   parallelChunks(batch * rows.output, minimumPerChunk: 8) { range in
     for item in range {
       let b = item / rows.output, oy = item % rows.output
@@ -38,16 +41,19 @@ public func convolution(
             let xx = ox * stride + kx - columns.before
             if y >= 0 && y < height && xx >= 0 && xx < width {
               out.update(from: x.data + ((b * height + y) * width + xx) * channels, count: channels)
-            }  // else stays zero: the padding
+            } else {
+              out.update(repeating: 0, count: channels)  // the padding
+            }
             out += channels
           }
         }
       }
     }
   }
-  let output = linear(unfolded, weight: weight, bias: bias)
-  if activation == .relu6 { clampRelu6(output) }
-  return (output, rows.output, columns.output)
+  let result = output(rows.output, columns.output)
+  linear(unfolded, weight: weight, bias: bias, into: result)
+  if activation == .relu6 { clampRelu6(result) }
+  return (result, rows.output, columns.output)
 }
 
 /// PyTorch's [out, in, k, k] convolution weight as [out, k·k·in] in (row, column, channel) order.
@@ -66,41 +72,34 @@ public func reorderedConvolutionWeight(_ weight: Tensor) -> Tensor {
   return result
 }
 
-/// A depthwise k×k convolution (one filter per channel) with its bias and activation fused; `weight` is
-/// [k·k, channels] (`depthwiseWeight` makes it from PyTorch's [channels, 1, k, k]), so the innermost loop runs
-/// along contiguous channels and vectorises.
+/// A depthwise k×k convolution (one filter per channel) with its bias and activation fused, into `output`
+/// [batch·outHeight·outWidth, channels]. `weight` is [k·k, channels] (`depthwiseWeight` makes it from PyTorch's
+/// [channels, 1, k, k]); the per-pixel work is a C kernel built for the machine's widest vectors.
 public func depthwiseConvolution(
   _ x: Tensor, batch: Int, height: Int, width: Int, channels: Int, weight: Tensor, bias: Tensor, kernel: Int, stride: Int,
-  activation: ConvolutionActivation
+  activation: ConvolutionActivation, into output: (_ outHeight: Int, _ outWidth: Int) -> Tensor
 ) -> (output: Tensor, height: Int, width: Int) {
   let rows = SamePadding(input: height, kernel: kernel, stride: stride)
   let columns = SamePadding(input: width, kernel: kernel, stride: stride)
-  let output = Tensor(zeros: [batch * rows.output * columns.output, channels])
-  let relu6 = activation == .relu6
-  parallelChunks(batch * rows.output, minimumPerChunk: 4) { range in
+  let result = output(rows.output, columns.output)
+  let relu6: Int32 = activation == .relu6 ? 1 : 0
+  parallelChunks(batch * rows.output, minimumPerChunk: 2) { range in
     for item in range {
       let b = item / rows.output, oy = item % rows.output
+      let top = oy * stride - rows.before
+      let firstTap = max(0, -top), lastTap = min(kernel, height - top)
       for ox in 0..<columns.output {
-        let out = output.data + ((b * rows.output + oy) * columns.output + ox) * channels
-        out.update(from: bias.data, count: channels)
-        for ky in 0..<kernel {
-          let y = oy * stride + ky - rows.before
-          guard y >= 0 && y < height else { continue }
-          for kx in 0..<kernel {
-            let xx = ox * stride + kx - columns.before
-            guard xx >= 0 && xx < width else { continue }
-            let input = x.data + ((b * height + y) * width + xx) * channels
-            let w = weight.data + (ky * kernel + kx) * channels
-            for c in 0..<channels { out[c] += input[c] * w[c] }
-          }
-        }
-        if relu6 {
-          for c in 0..<channels { out[c] = min(max(out[c], 0), 6) }
-        }
+        let left = ox * stride - columns.before
+        let firstColumn = max(0, -left), lastColumn = min(kernel, width - left)
+        // Tap (0, 0) of this pixel; it may lie in the padding, only the taps inside the image are read.
+        let origin = x.data + ((b * height + top) * width + left) * channels
+        chorus_depthwise_pixel(
+          result.data + ((b * rows.output + oy) * columns.output + ox) * channels, bias.data, origin, width * channels, weight.data,
+          Int32(kernel), Int32(firstTap), Int32(lastTap), Int32(firstColumn), Int32(lastColumn), Int32(channels), relu6)
       }
     }
   }
-  return (output, rows.output, columns.output)
+  return (result, rows.output, columns.output)
 }
 
 /// PyTorch's depthwise weight [channels, 1, k, k] as [k·k, channels].
@@ -116,7 +115,7 @@ public func depthwiseWeight(_ weight: Tensor) -> Tensor {
 /// min(max(x, 0), 6) in place.
 public func clampRelu6(_ x: Tensor) {
   parallelChunks(x.count, minimumPerChunk: 1 << 16) { range in
-    for i in range { x.data[i] = min(max(x.data[i], 0), 6) }
+    chorus_relu6(x.data + range.lowerBound, range.count)
   }
 }
 

@@ -24,6 +24,8 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
   let blocks: [Block]
   let head: (weight: Tensor, bias: Tensor)
   let classifier: LinearWeights
+  /// Activation buffers reused across calls (fresh multi-megabyte buffers cost page faults every time).
+  private let workspaces = WorkspacePool()
 
   public init(config: ModelConfig, checkpoint: SafeTensorsFile) throws {
     imageSize = try config.int("image_size", default: 224)
@@ -71,36 +73,52 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
 
   /// `pixels` is [batch, 3, size, size], normalised; returns the logits of each image.
   public func embed(pixels: Tensor) -> [[Float]] {
+    workspaces.withWorkspace { workspace in forward(pixels, workspace) }
+  }
+
+  // Workspace slots: the block input/output ping-pongs between two; expansion and depthwise outputs have their own.
+  private enum Slot {
+    static let input = 0, unfolded = 1, even = 2, odd = 3, expanded = 4, spatial = 5, features = 6
+  }
+
+  private func forward(_ pixels: Tensor, _ workspace: Workspace) -> [[Float]] {
     let batch = pixels.shape[0], side = imageSize, plane = side * side
     // Channel-first pixels to channels-last rows.
-    let input = Tensor(zeros: [batch * plane, 3])
+    let input = workspace.tensor(Slot.input, [batch * plane, 3])
     for b in 0..<batch {
       for c in 0..<3 {
         let source = pixels.data + (b * 3 + c) * plane
         for p in 0..<plane { input.data[(b * plane + p) * 3 + c] = source[p] }
       }
     }
+    var current = Slot.even
     var (x, height, width) = convolution(
       input, batch: batch, height: side, width: side, channels: 3, weight: stem.weight, bias: stem.bias, kernel: 3, stride: 2,
-      activation: .relu6)
+      activation: .relu6, scratch: workspace, slot: Slot.unfolded
+    ) { h, w in workspace.tensor(current, [batch * h * w, stem.weight.shape[0]]) }
     for block in blocks {
       var hidden = x
       if let expand = block.expand {
-        hidden = linear(x, weight: expand.weight, bias: expand.bias)
+        hidden = workspace.tensor(Slot.expanded, [batch * height * width, expand.weight.shape[0]])
+        linear(x, weight: expand.weight, bias: expand.bias, into: hidden)
         clampRelu6(hidden)
       }
       let channels = block.depthwise.weight.shape[1]
       let (spatial, outHeight, outWidth) = depthwiseConvolution(
         hidden, batch: batch, height: height, width: width, channels: channels, weight: block.depthwise.weight, bias: block.depthwise.bias,
-        kernel: block.kernel, stride: block.stride, activation: .relu6)
+        kernel: block.kernel, stride: block.stride, activation: .relu6
+      ) { h, w in workspace.tensor(Slot.spatial, [batch * h * w, channels]) }
       if block.residual {
         linearAccumulate(spatial, weight: block.project.weight, bias: block.project.bias, into: x)  // x += project(spatial)
       } else {
-        x = linear(spatial, weight: block.project.weight, bias: block.project.bias)
+        current = current == Slot.even ? Slot.odd : Slot.even
+        x = workspace.tensor(current, [batch * outHeight * outWidth, block.project.weight.shape[0]])
+        linear(spatial, weight: block.project.weight, bias: block.project.bias, into: x)
       }
       (height, width) = (outHeight, outWidth)
     }
-    let features = linear(x, weight: head.weight, bias: head.bias)
+    let features = workspace.tensor(Slot.features, [batch * height * width, head.weight.shape[0]])
+    linear(x, weight: head.weight, bias: head.bias, into: features)
     clampRelu6(features)
     let pooled = averagePool(features, batch: batch, pixels: height * width, channels: head.weight.shape[0])
     let logits = linear(pooled, weight: classifier.weight, bias: classifier.bias)
