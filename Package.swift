@@ -42,7 +42,7 @@ let package = Package(
     // libpng (Debian libpng-dev) behind a small C reader: libpng reports errors by longjmp, which Swift cannot catch.
     .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16")]),
     // Bytes to pixels: JPEG and PNG decoding, reference-exact resizing, cropping and normalisation.
-    .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG"]),
+    .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG", "CKernels"]),
     // SHA-256: model fingerprints, content hashes, cache keys.
     .target(name: "Hashing", dependencies: ["CCrypto"]),
     // Elementwise kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 and chosen at load time.

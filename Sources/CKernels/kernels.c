@@ -26,3 +26,38 @@ CLONES void chorus_relu6(float *restrict x, size_t count) {
     x[i] = v > 6 ? 6 : v;
   }
 }
+
+static inline uint8_t clip8(int32_t value) {
+  int32_t shifted = value >> 22;
+  return shifted < 0 ? 0 : shifted > 255 ? 255 : (uint8_t)shifted;
+}
+
+CLONES void chorus_resample_row(const uint8_t *restrict in, int in_width, uint8_t *restrict out, int out_width, const int32_t *restrict starts,
+                                const int32_t *restrict counts, const int32_t *restrict weights, int ksize, uint8_t *restrict scratch) {
+  for (int x = 0; x < in_width; x++) {
+    scratch[x] = in[3 * x];
+    scratch[in_width + x] = in[3 * x + 1];
+    scratch[2 * in_width + x] = in[3 * x + 2];
+  }
+  for (int channel = 0; channel < 3; channel++) {
+    const uint8_t *restrict plane = scratch + channel * in_width;
+    for (int x = 0; x < out_width; x++) {
+      const uint8_t *restrict source = plane + starts[x];
+      const int32_t *restrict k = weights + (ptrdiff_t)x * ksize;
+      int32_t sum = 1 << 21;
+      for (int i = 0; i < counts[x]; i++) sum += source[i] * k[i];
+      out[3 * x + channel] = clip8(sum);
+    }
+  }
+}
+
+CLONES void chorus_resample_column(const uint8_t *restrict in, size_t row_length, int taps, const int32_t *restrict weights, uint8_t *restrict out,
+                                   int32_t *restrict sums) {
+  for (size_t i = 0; i < row_length; i++) sums[i] = 1 << 21;
+  for (int t = 0; t < taps; t++) {
+    const uint8_t *restrict row = in + (size_t)t * row_length;
+    int32_t w = weights[t];
+    for (size_t i = 0; i < row_length; i++) sums[i] += row[i] * w;
+  }
+  for (size_t i = 0; i < row_length; i++) out[i] = clip8(sums[i]);
+}

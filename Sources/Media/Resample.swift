@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Pillow's resampling filters (`PIL.Image.Resampling`), by the numbers transformers' configs use.
@@ -53,27 +54,14 @@ extension RGBImage {
 
   private func resampledRows(_ rows: Range<Int>, coefficients c: Coefficients, outWidth: Int) -> RGBImage {
     var out = [UInt8](repeating: 0, count: outWidth * rows.count * 3)
+    var scratch = [UInt8](repeating: 0, count: width * 3)
+    let starts = c.bounds.map { Int32($0.start) }, counts = c.bounds.map { Int32($0.count) }
     pixels.withUnsafeBufferPointer { input in
       out.withUnsafeMutableBufferPointer { output in
-        c.weights.withUnsafeBufferPointer { weights in
-          for (row, y) in rows.enumerated() {
-            let source = input.baseAddress! + y * width * 3
-            let target = output.baseAddress! + row * outWidth * 3
-            for x in 0..<outWidth {
-              let (start, count) = c.bounds[x]
-              let k = weights.baseAddress! + x * c.kernelSize
-              var r = Coefficients.half, g = Coefficients.half, b = Coefficients.half
-              for i in 0..<count {
-                let p = source + (start + i) * 3
-                r &+= Int32(p[0]) &* k[i]
-                g &+= Int32(p[1]) &* k[i]
-                b &+= Int32(p[2]) &* k[i]
-              }
-              target[x * 3] = Coefficients.clip(r)
-              target[x * 3 + 1] = Coefficients.clip(g)
-              target[x * 3 + 2] = Coefficients.clip(b)
-            }
-          }
+        for (row, y) in rows.enumerated() {
+          chorus_resample_row(
+            input.baseAddress! + y * width * 3, Int32(width), output.baseAddress! + row * outWidth * 3, Int32(outWidth), starts, counts, c.weights,
+            Int32(c.kernelSize), &scratch)
         }
       }
     }
@@ -86,18 +74,15 @@ extension RGBImage {
     var sums = [Int32](repeating: 0, count: rowLength)
     pixels.withUnsafeBufferPointer { input in
       out.withUnsafeMutableBufferPointer { output in
-        for y in 0..<outHeight {
-          let (start, count) = c.bounds[y]
-          // Row by row over the source keeps the reads sequential; the sums are the same as Pillow's
-          // column-wise ones (integer addition is exact).
-          for i in 0..<rowLength { sums[i] = Coefficients.half }
-          for tap in 0..<count {
-            let weight = c.weights[y * c.kernelSize + tap]
-            let source = input.baseAddress! + (start + tap) * rowLength
-            for i in 0..<rowLength { sums[i] &+= Int32(source[i]) &* weight }
+        c.weights.withUnsafeBufferPointer { weights in
+          // Row by row over the source keeps the reads sequential; the sums equal Pillow's column-wise ones
+          // (integer addition is exact).
+          for y in 0..<outHeight {
+            let (start, count) = c.bounds[y]
+            chorus_resample_column(
+              input.baseAddress! + start * rowLength, rowLength, Int32(count), weights.baseAddress! + y * c.kernelSize,
+              output.baseAddress! + y * rowLength, &sums)
           }
-          let target = output.baseAddress! + y * rowLength
-          for i in 0..<rowLength { target[i] = Coefficients.clip(sums[i]) }
         }
       }
     }
@@ -108,8 +93,8 @@ extension RGBImage {
 /// Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc`: per output pixel, the first source pixel, how many
 /// are read, and their weights in fixed point.
 struct Coefficients {
+  /// Fixed-point fraction bits (Pillow's PRECISION_BITS); the C kernels round with 2²¹ and shift by 22.
   static let precisionBits: Int32 = 32 - 8 - 2
-  static let half: Int32 = 1 << (precisionBits - 1)
 
   var bounds: [(start: Int, count: Int)]
   let kernelSize: Int
@@ -144,7 +129,4 @@ struct Coefficients {
     self.weights = weights
   }
 
-  @inline(__always) static func clip(_ value: Int32) -> UInt8 {
-    UInt8(clamping: value >> precisionBits)
-  }
 }
