@@ -1,5 +1,7 @@
 #include "chorus_kernels.h"
 
+#include <math.h>
+
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
 CLONES void chorus_depthwise_pixel(float *restrict out, const float *restrict bias, const float *restrict in, ptrdiff_t row_stride,
@@ -60,4 +62,53 @@ CLONES void chorus_resample_column(const uint8_t *restrict in, size_t row_length
     for (size_t i = 0; i < row_length; i++) sums[i] += row[i] * w;
   }
   for (size_t i = 0; i < row_length; i++) out[i] = clip8(sums[i]);
+}
+
+CLONES void chorus_gelu(float *restrict x, size_t count) {
+  for (size_t i = 0; i < count; i++) x[i] = 0.5f * x[i] * (1 + chorus_erf(x[i] * 0.70710678118654752f));
+}
+
+CLONES void chorus_gelu_tanh(float *restrict x, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    float v = x[i];
+    x[i] = 0.5f * v * (1 + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+  }
+}
+
+CLONES void chorus_quick_gelu(float *restrict x, size_t count) {
+  for (size_t i = 0; i < count; i++) x[i] = x[i] / (1 + chorus_exp(-1.702f * x[i]));
+}
+
+CLONES void chorus_relu(float *restrict x, size_t count) {
+  for (size_t i = 0; i < count; i++) x[i] = x[i] > 0 ? x[i] : 0;
+}
+
+CLONES void chorus_layer_norm(const float *x, float *out, size_t rows, size_t width, const float *restrict weight, const float *restrict bias,
+                              float epsilon) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *row = x + r * width;
+    float *target = out + r * width;
+    double sum = 0;
+    for (size_t i = 0; i < width; i++) sum += row[i];
+    float mean = (float)(sum / width);
+    double squares = 0;
+    for (size_t i = 0; i < width; i++) {
+      float d = row[i] - mean;
+      squares += (double)(d * d);
+    }
+    float inverse = 1 / sqrtf((float)(squares / width) + epsilon);
+    for (size_t i = 0; i < width; i++) target[i] = (row[i] - mean) * inverse * weight[i] + bias[i];
+  }
+}
+
+CLONES void chorus_softmax(float *restrict row, size_t count) {
+  float maximum = -INFINITY;
+  for (size_t i = 0; i < count; i++) maximum = row[i] > maximum ? row[i] : maximum;
+  float sum = 0;
+  for (size_t i = 0; i < count; i++) {
+    row[i] = chorus_exp(row[i] - maximum);
+    sum += row[i];
+  }
+  float inverse = 1 / sum;
+  for (size_t i = 0; i < count; i++) row[i] *= inverse;
 }

@@ -24,3 +24,60 @@ void chorus_resample_row(const uint8_t *in, int in_width, uint8_t *out, int out_
 /// Pillow's vertical pass for one output row: out[i] = clip8((2²¹ + Σₜ rows[t][i]·weights[t]) >> 22) over t < taps,
 /// where rows[t] = in + t·row_length.
 void chorus_resample_column(const uint8_t *in, size_t row_length, int taps, const int32_t *weights, uint8_t *out, int32_t *sums);
+
+/// e^x for float, branch-free so loops over it vectorise: x = n·ln2 + r with |r| ≤ ln2/2 (ln2 split in two for
+/// precision), e^r by its Taylor series to r⁷ (error below 2e-7 relative there), 2ⁿ built in the exponent bits.
+/// Inputs are clamped to where float e^x is finite and normal.
+static inline float chorus_exp(float value) {
+  float x = value < -87.3f ? -87.3f : value > 88.7f ? 88.7f : value;
+  // Round x/ln2 to the nearest integer with the 1.5·2²³ trick (vectorises where roundf would not).
+  const float shifter = 12582912.0f;
+  float shifted = x * 1.44269504088896341f + shifter;
+  float n = shifted - shifter;
+  float r = (x - n * 0.693145751953125f) - n * 1.42860682030941723e-6f;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1;
+  p = p * r + 1;
+  // n sits in the low mantissa bits of `shifted`: integer arithmetic on the bit patterns gives 2ⁿ.
+  union { float f; int32_t i; } bits = {shifted}, shift = {shifter}, scale;
+  scale.i = (int32_t)((uint32_t)(bits.i - shift.i + 127) << 23);
+  return p * scale.f;
+}
+
+/// erf(x) as a rational function x·P(x²)/Q(x²) on [-4, 4] (erf is ±1 to float precision beyond): the minimax fit
+/// XLA and Eigen use for float. Branch-free; its error against glibc's erff is a few 1e-7.
+static inline float chorus_erf(float value) {
+  float x = value < -4 ? -4 : value > 4 ? 4 : value;
+  float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return x * p / q;
+}
+
+/// Activations in place over `count` floats: GELU with erf, GELU's tanh form, x·σ(1.702x), max(x, 0).
+void chorus_gelu(float *x, size_t count);
+void chorus_gelu_tanh(float *x, size_t count);
+void chorus_quick_gelu(float *x, size_t count);
+void chorus_relu(float *x, size_t count);
+
+/// Layer norm of `rows` rows of `width` floats, `out` may be `x`: (x − mean) / sqrt(var + eps) · γ + β with the
+/// sums in double, as `nn.LayerNorm` (biased variance).
+void chorus_layer_norm(const float *x, float *out, size_t rows, size_t width, const float *weight, const float *bias, float epsilon);
+
+/// In-place softmax of one row (max subtracted, as PyTorch).
+void chorus_softmax(float *row, size_t count);
