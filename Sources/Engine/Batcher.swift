@@ -10,7 +10,7 @@ import Synchronization
 final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
   private struct Waiting {
     var input: Input
-    var continuation: CheckedContinuation<Output, Never>
+    var deliver: @Sendable (Output) -> Void
   }
   private struct State {
     var pending: [Waiting] = []
@@ -30,11 +30,16 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     self.run = run
   }
 
-  /// Runs `input` in the next batch and returns its output.
-  func submit(_ input: Input) async -> Output {
-    await withCheckedContinuation { continuation in
+  /// Runs `inputs` in the next batch (they are queued together, so a request's inputs share a batch unless it
+  /// is full) and returns their outputs in order.
+  func submit(_ inputs: [Input]) async -> [Output] {
+    guard !inputs.isEmpty else { return [] }
+    return await withCheckedContinuation { continuation in
+      let collector = Collector<Output>(count: inputs.count, continuation: continuation)
       let start = state.withLock { state -> Bool in
-        state.pending.append(Waiting(input: input, continuation: continuation))
+        for (index, input) in inputs.enumerated() {
+          state.pending.append(Waiting(input: input) { collector.deliver($0, at: index) })
+        }
         defer { state.scheduled = true }
         return !state.scheduled
       }
@@ -58,7 +63,28 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
       }
       if batch.isEmpty { return }
       let outputs = run(batch.map(\.input))
-      for (waiting, output) in zip(batch, outputs) { waiting.continuation.resume(returning: output) }
+      for (waiting, output) in zip(batch, outputs) { waiting.deliver(output) }
     }
+  }
+}
+
+/// Gathers the outputs of one submitted group, which may be spread over batches, and resumes its caller once all
+/// have arrived.
+private final class Collector<Output: Sendable>: Sendable {
+  private let state: Mutex<(outputs: [Output?], missing: Int)>
+  private let continuation: CheckedContinuation<[Output], Never>
+
+  init(count: Int, continuation: CheckedContinuation<[Output], Never>) {
+    state = Mutex((Array(repeating: nil, count: count), count))
+    self.continuation = continuation
+  }
+
+  func deliver(_ output: Output, at index: Int) {
+    let done = state.withLock { state -> [Output]? in
+      state.outputs[index] = output
+      state.missing -= 1
+      return state.missing == 0 ? state.outputs.map { $0! } : nil
+    }
+    if let done { continuation.resume(returning: done) }
   }
 }

@@ -44,44 +44,71 @@ final class ImagePipeline: Sendable {
 
   /// Embeds encoded images together (one batch where they fit), each with its own result.
   func embed(_ images: [Data], options: EmbedOptions) async -> [Result<EmbeddingOutput, InputError>] {
-    await withTaskGroup(of: (Int, Result<EmbeddingOutput, InputError>).self) { group in
-      for (index, data) in images.enumerated() {
-        group.addTask { (index, await self.embed(data, options: options)) }
-      }
-      var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: images.count)
-      for await (index, result) in group { results[index] = result }
-      return results.map { $0! }
-    }
-  }
-
-  private func embed(_ data: Data, options: EmbedOptions) async -> Result<EmbeddingOutput, InputError> {
-    let hash = SHA256Hasher.hexDigest(of: data)
-    let key = CacheKey.make(fingerprint: fingerprint, modality: .image, contentHash: hash)
-    func output(_ vector: [Float], cached: Bool) -> EmbeddingOutput {
+    let hashes = images.map { SHA256Hasher.hexDigest(of: $0) }
+    func output(_ vector: [Float], hash: String, cached: Bool) -> EmbeddingOutput {
       EmbeddingOutput(modality: .image, vector: options.raw ? vector : l2Normalized(vector), cached: cached, truncated: false, contentHash: hash)
     }
-    if !options.bypassCache, let entry = cache?.get(key) { return .success(output(entry.vector, cached: true)) }
-    let computed = await inFlight.run(hash) { await self.compute(data) }
-    return computed.map { vector in
-      cache?.put([(key, VectorCache.Entry(vector: vector, truncated: false))])
-      return output(vector, cached: false)
-    }
-  }
-
-  private func compute(_ data: Data) async -> Result<[Float], InputError> {
-    let pixels = await offload { [decoder, preprocessor] () -> Result<[Float], InputError> in
-      do throws(ImageDecodeError) {
-        return .success(preprocessor.pixels(try decoder.decode(data)))
-      } catch {
-        return .failure(InputError(error.kind == .tooLarge ? .resourceExhausted : .invalidArgument, "image: \(error.message)"))
+    var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: images.count)
+    var missing: [Int] = []
+    for (index, hash) in hashes.enumerated() {
+      if !options.bypassCache, let entry = cache?.get(key(hash)) {
+        results[index] = .success(output(entry.vector, hash: hash, cached: true))
+      } else {
+        missing.append(index)
       }
     }
-    switch pixels {
-    case .success(let pixels):
-      let output = await batcher.submit(pixels)
-      return .success(await head?.vector(logits: output) ?? output)
-    case .failure(let error): return .failure(error)
+    // The request's new images are decoded side by side and reach the batcher as one group; images in flight for
+    // another request are joined.
+    let contents = Dictionary(missing.map { (hashes[$0], images[$0]) }) { first, _ in first }
+    let computed = await inFlight.run(missing.map { hashes[$0] }) { fresh in
+      Dictionary(uniqueKeysWithValues: zip(fresh, await self.compute(fresh.map { contents[$0]! })))
     }
+    var stored: [(key: String, entry: VectorCache.Entry)] = []
+    for index in missing {
+      let hash = hashes[index]
+      results[index] = computed[hash]!.map { vector in
+        stored.append((key(hash), VectorCache.Entry(vector: vector, truncated: false)))
+        return output(vector, hash: hash, cached: false)
+      }
+    }
+    cache?.put(stored)
+    return results.map { $0! }
+  }
+
+  private func key(_ hash: String) -> String {
+    CacheKey.make(fingerprint: fingerprint, modality: .image, contentHash: hash)
+  }
+
+  /// Decodes and preprocesses every image on Dispatch workers, runs the decodable ones as one group, and maps
+  /// classifier outputs through the head.
+  private func compute(_ images: [Data]) async -> [Result<[Float], InputError>] {
+    let (decoder, preprocessor) = (self.decoder, self.preprocessor)
+    let decoded = await withTaskGroup(of: (Int, Result<[Float], InputError>).self) { group in
+      for (index, data) in images.enumerated() {
+        group.addTask {
+          let pixels = await offload { () -> Result<[Float], InputError> in
+            do throws(ImageDecodeError) {
+              return .success(preprocessor.pixels(try decoder.decode(data)))
+            } catch {
+              return .failure(InputError(error.kind == .tooLarge ? .resourceExhausted : .invalidArgument, "image: \(error.message)"))
+            }
+          }
+          return (index, pixels)
+        }
+      }
+      var decoded = [Result<[Float], InputError>?](repeating: nil, count: images.count)
+      for await (index, pixels) in group { decoded[index] = pixels }
+      return decoded.map { $0! }
+    }
+    let ready = decoded.indices.compactMap { index -> (Int, [Float])? in
+      if case .success(let pixels) = decoded[index] { (index, pixels) } else { nil }
+    }
+    let outputs = await batcher.submit(ready.map(\.1))
+    var results = decoded
+    for ((index, _), output) in zip(ready, outputs) {
+      results[index] = .success(await head?.vector(logits: output) ?? output)
+    }
+    return results
   }
 }
 

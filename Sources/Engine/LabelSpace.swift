@@ -22,19 +22,19 @@ final class LabelSpace: Sendable {
 
   private func embeddings() async -> [[Float]] {
     if let known = ready.withLock({ $0 }) { return known }
-    return await classEmbeddings.run("classes") {
-      let prompts = self.head.prompts
-      let results = await self.text.embed(prompts, options: EmbedOptions())
-      let perClass = self.head.templates.count
-      let vectors = results.map { (try? $0.get().vector) ?? [] }
-      // A class's embedding: the unit-length mean of its prompts' unit vectors.
-      let classes = stride(from: 0, to: vectors.count, by: perClass).map { start -> [Float] in
-        var sum = [Float](repeating: 0, count: vectors[start].count)
-        for vector in vectors[start..<(start + perClass)] { for (d, value) in vector.enumerated() { sum[d] += value } }
-        return l2Normalized(sum)
-      }
-      self.ready.withLock { $0 = classes }
-      return classes
+    return await classEmbeddings.run(["classes"]) { _ in ["classes": await self.computeEmbeddings()] }["classes"]!
+  }
+
+  private func computeEmbeddings() async -> [[Float]] {
+    let vectors = await text.embed(head.prompts, options: EmbedOptions()).map { (try? $0.get().vector) ?? [] }
+    let perClass = head.templates.count
+    // A class's embedding: the unit-length mean of its prompts' unit vectors.
+    let classes = stride(from: 0, to: vectors.count, by: perClass).map { start -> [Float] in
+      var sum = [Float](repeating: 0, count: vectors[start].count)
+      for vector in vectors[start..<(start + perClass)] { for (d, value) in vector.enumerated() { sum[d] += value } }
+      return l2Normalized(sum)
     }
+    ready.withLock { $0 = classes }
+    return classes
   }
 }

@@ -50,14 +50,12 @@ final class TextPipeline: Sendable {
       }
       runnable.append((index, tokens, hash, key))
     }
-    let vectors = await withTaskGroup(of: (Int, [Float]).self) { group in
-      for (position, item) in runnable.enumerated() {
-        group.addTask { (position, await self.computeOnce(hash: item.hash, ids: item.tokens.ids)) }
-      }
-      var vectors = [[Float]](repeating: [], count: runnable.count)
-      for await (position, vector) in group { vectors[position] = vector }
-      return vectors
+    // One group for the batcher: the request's new texts share a batch; texts in flight elsewhere are joined.
+    let tokens = Dictionary(runnable.map { ($0.hash, $0.tokens.ids) }) { first, _ in first }
+    let computed = await inFlight.run(runnable.map(\.hash)) { hashes in
+      Dictionary(uniqueKeysWithValues: zip(hashes, await self.batcher.submit(hashes.map { tokens[$0]! })))
     }
+    let vectors = runnable.map { computed[$0.hash]! }
     cache?.put(zip(runnable, vectors).map { item, vector in (item.key, VectorCache.Entry(vector: vector, truncated: item.tokens.truncated)) })
     for (item, vector) in zip(runnable, vectors) {
       results[item.index] = .success(
@@ -66,10 +64,5 @@ final class TextPipeline: Sendable {
           contentHash: item.hash))
     }
     return results.map { $0! }
-  }
-
-  /// The model's vector for a text, computed once however many callers ask for it at the same time.
-  private func computeOnce(hash: String, ids: [Int32]) async -> [Float] {
-    await inFlight.run(hash) { await self.batcher.submit(ids) }
   }
 }

@@ -56,6 +56,16 @@ final class EngineTests: XCTestCase {
     }
   }
 
+  func testOneRequestsTextsRunAsOneBatchWithoutWaiting() async throws {
+    let model = try ModelDirectory.load(fixtures.appendingPathComponent("tiny-bert-st").path)
+    let encoder = CountingEncoder(model.text!)
+    let pipeline = TextPipeline(encoder: encoder, fingerprint: "f", label: "t", configuration: EngineConfiguration(maxBatchSize: 8, maxBatchWaitMicroseconds: 0))
+    let texts = (0..<12).map { "request text \($0)" } + ["request text 0"]
+    let results = await pipeline.embed(texts, options: EmbedOptions())
+    XCTAssertEqual(encoder.batches.withLock { $0 }, [8, 4], "queued together: full batches, not one text first; the repeat is computed once")
+    XCTAssertEqual(try results[12].get().vector, try results[0].get().vector)
+  }
+
   func testIdenticalInputsInFlightAreComputedOnce() async throws {
     let model = try ModelDirectory.load(fixtures.appendingPathComponent("tiny-bert-st").path)
     let encoder = CountingEncoder(model.text!)
