@@ -43,6 +43,8 @@ let package = Package(
     .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16")]),
     // Bytes to pixels: JPEG and PNG decoding, reference-exact resizing, cropping and normalisation.
     .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG", "CKernels"]),
+    // The modality of a file told from its bytes (shared by the CLI and the daemon).
+    .target(name: "ContentSniffing"),
     // SHA-256: model fingerprints, content hashes, cache keys.
     .target(name: "Hashing", dependencies: ["CCrypto"]),
     // Elementwise kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 and chosen at load time.
@@ -58,7 +60,7 @@ let package = Package(
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: ["Encoders", "Hashing", "Media", "Store", "Tensor", .product(name: "Logging", package: "swift-log")]
+      dependencies: ["ContentSniffing", "Encoders", "Hashing", "Media", "Store", "Tensor", .product(name: "Logging", package: "swift-log")]
     ),
     // gRPC services: validation, API <-> engine mapping, status codes.
     .target(
@@ -88,7 +90,7 @@ let package = Package(
     .executableTarget(
       name: "chorus",
       dependencies: [
-        "ChorusAPI", "ChorusEnvironment", "Hashing",
+        "ChorusAPI", "ChorusEnvironment", "ContentSniffing", "Hashing",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),

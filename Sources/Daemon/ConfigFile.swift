@@ -31,6 +31,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     max_text_bytes = 65536
 ///     max_image_pixels = 50000000
 ///     exif_orientation = true
+///     max_file_bytes = 268435456
 ///     cache_memory_bytes = 268435456
 ///     cache_disk_bytes = 4294967296
 ///     [models]
@@ -98,6 +99,8 @@ public enum ConfigFile {
         settings.maxBatchWaitMicroseconds = try require(value.int.flatMap { (0...1_000_000).contains($0) ? $0 : nil }, fail(key, "expected microseconds from 0 to 1000000"))
       case "max_image_pixels":
         settings.maxImagePixels = try require(value.int.flatMap { (1...(1 << 31)).contains($0) ? $0 : nil }, fail(key, "expected a whole number of pixels from 1 to \(1 << 31)"))
+      case "max_file_bytes":
+        settings.maxFileBytes = try require(value.int.flatMap { (1...(1 << 40)).contains($0) ? $0 : nil }, fail(key, "expected a whole number of bytes from 1 to \(1 << 40)"))
       case "exif_orientation":
         settings.exifOrientation = try require(value.bool, fail(key, "expected true or false"))
       case "max_text_bytes":
@@ -118,7 +121,7 @@ public enum ConfigFile {
           settings.models[name] = directory
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, cache_memory_bytes, cache_disk_bytes, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, [models]")
       }
     }
     return settings

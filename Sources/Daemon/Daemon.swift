@@ -44,7 +44,7 @@ public struct Daemon {
       spaces: models,
       configuration: EngineConfiguration(
         maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes,
-        maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation),
+        maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation, maxFileBytes: settings.maxFileBytes),
       cache: cache,
       logger: logger)
 

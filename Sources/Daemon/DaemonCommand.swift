@@ -61,6 +61,9 @@ public struct DaemonCommand: ParsableCommand {
   @Flag(help: "Embed JPEGs as stored, ignoring their EXIF orientation.")
   var noExifOrientation = false
 
+  @Option(help: "Largest server-side file (Input.file) the daemon reads, in bytes.")
+  var maxFileBytes: Int?
+
   @Option(help: "Bytes of the vector cache kept in memory.")
   var cacheMemoryBytes: Int?
 
@@ -108,6 +111,7 @@ public struct DaemonCommand: ParsableCommand {
     flags.maxTextBytes = maxTextBytes
     flags.maxImagePixels = maxImagePixels
     flags.exifOrientation = noExifOrientation ? false : nil
+    flags.maxFileBytes = maxFileBytes
     flags.cacheMemoryBytes = cacheMemoryBytes
     flags.cacheDiskBytes = cacheDiskBytes
     if let bytes = cacheMemoryBytes, bytes < 0 { throw ValidationError("--cache-memory-bytes must not be negative") }
@@ -115,6 +119,7 @@ public struct DaemonCommand: ParsableCommand {
     if let size = maxBatchSize, !(1...1024).contains(size) { throw ValidationError("--max-batch-size must be from 1 to 1024") }
     if let wait = maxBatchWaitMicroseconds, !(0...1_000_000).contains(wait) { throw ValidationError("--max-batch-wait-us must be from 0 to 1000000") }
     if let bytes = maxTextBytes, !(1...(16 << 20)).contains(bytes) { throw ValidationError("--max-text-bytes must be from 1 to \(16 << 20)") }
+    if let bytes = maxFileBytes, !(1...(1 << 40)).contains(bytes) { throw ValidationError("--max-file-bytes must be from 1 to \(1 << 40)") }
     if let pixels = maxImagePixels, !(1...(1 << 31)).contains(pixels) { throw ValidationError("--max-image-pixels must be from 1 to \(1 << 31)") }
     if let socketMode {
       guard let mode = SettingValue.socketMode(socketMode) else {

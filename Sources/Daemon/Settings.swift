@@ -25,6 +25,8 @@ public struct Settings: Sendable, Equatable {
   public var maxImagePixels: Int
   /// Turn JPEGs upright by their EXIF orientation before embedding them.
   public var exifOrientation: Bool
+  /// Largest server-side file (`Input.file`) the daemon reads.
+  public var maxFileBytes: Int
   /// Bounds of the vector cache's in-memory tier and of its file in the data dir.
   public var cacheMemoryBytes: Int
   public var cacheDiskBytes: Int
@@ -36,6 +38,7 @@ public struct Settings: Sendable, Equatable {
   public static let defaultMaxBatchWaitMicroseconds = 0
   public static let defaultMaxTextBytes = 65536
   public static let defaultMaxImagePixels = 50_000_000
+  public static let defaultMaxFileBytes = 256 << 20
   public static let defaultCacheMemoryBytes = 256 << 20
   public static let defaultCacheDiskBytes = 4 << 30
 }
@@ -56,6 +59,7 @@ public struct PartialSettings: Sendable, Equatable {
   public var maxTextBytes: Int?
   public var maxImagePixels: Int?
   public var exifOrientation: Bool?
+  public var maxFileBytes: Int?
   public var cacheMemoryBytes: Int?
   public var cacheDiskBytes: Int?
 
@@ -78,6 +82,7 @@ public struct PartialSettings: Sendable, Equatable {
       maxTextBytes: flags.maxTextBytes ?? maxTextBytes ?? Settings.defaultMaxTextBytes,
       maxImagePixels: flags.maxImagePixels ?? maxImagePixels ?? Settings.defaultMaxImagePixels,
       exifOrientation: flags.exifOrientation ?? exifOrientation ?? true,
+      maxFileBytes: flags.maxFileBytes ?? maxFileBytes ?? Settings.defaultMaxFileBytes,
       cacheMemoryBytes: flags.cacheMemoryBytes ?? cacheMemoryBytes ?? Settings.defaultCacheMemoryBytes,
       cacheDiskBytes: flags.cacheDiskBytes ?? cacheDiskBytes ?? Settings.defaultCacheDiskBytes
     )

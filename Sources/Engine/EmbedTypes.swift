@@ -38,7 +38,7 @@ public struct EmbeddingOutput: Sendable, Equatable {
 /// Why one input of a batch got no vector; the rest of the batch is unaffected.
 public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
   public enum Kind: Sendable, Equatable {
-    case invalidArgument, notFound, resourceExhausted, unimplemented, internalError
+    case invalidArgument, notFound, permissionDenied, resourceExhausted, unimplemented, internalError
   }
   public var kind: Kind
   public var message: String
@@ -63,15 +63,18 @@ public struct EngineConfiguration: Sendable {
   public var maxImagePixels: Int
   /// Turn JPEGs upright by their EXIF orientation before preprocessing.
   public var applyEXIFOrientation: Bool
+  /// Largest server-side file (`Input.file`) the daemon reads.
+  public var maxFileBytes: Int
 
   public init(
     maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 0, maxTextBytes: Int = 65536, maxImagePixels: Int = 50_000_000,
-    applyEXIFOrientation: Bool = true
+    applyEXIFOrientation: Bool = true, maxFileBytes: Int = 256 << 20
   ) {
     self.maxBatchSize = maxBatchSize
     self.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
     self.maxTextBytes = maxTextBytes
     self.maxImagePixels = maxImagePixels
     self.applyEXIFOrientation = applyEXIFOrientation
+    self.maxFileBytes = maxFileBytes
   }
 }

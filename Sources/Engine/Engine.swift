@@ -9,6 +9,7 @@ public final class Engine: Sendable {
   public static let defaultSpaceName = "starter"
 
   private let spacesByName: [String: Space]
+  private let maxFileBytes: Int
   /// The shared vector cache, when the engine has one (the daemon always does).
   public let cache: VectorCache?
 
@@ -21,6 +22,7 @@ public final class Engine: Sendable {
   /// model and an image model with a head into its space); any failure stops start-up naming the directory.
   public init(spaces definitions: [String: [String]], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
     self.cache = cache
+    maxFileBytes = configuration.maxFileBytes
     var spaces: [String: Space] = [:]
     for (name, directories) in definitions.sorted(by: { $0.key < $1.key }) {
       let started = Date()
@@ -81,7 +83,17 @@ public final class Engine: Sendable {
         .invalidArgument,
         "space '\(space.description.name)' cannot embed \(modality.rawValue) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))")
     }
+    // Server-side files become the inputs they hold (read on a Dispatch worker: file I/O blocks).
+    var inputs = inputs
     for (index, input) in inputs.enumerated() {
+      guard case .file(let path, let modality) = input else { continue }
+      let limit = maxFileBytes
+      switch await offload({ FileInput.load(path: path, modality: modality, maxBytes: limit) }) {
+      case .success(let loaded): inputs[index] = loaded
+      case .failure(let error): results[index] = .failure(error)
+      }
+    }
+    for (index, input) in inputs.enumerated() where results[index] == nil {
       switch input {
       case .text(let text):
         if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, text)) }
@@ -90,7 +102,7 @@ public final class Engine: Sendable {
       case .audio:
         results[index] = .failure(unserved(.audio))
       case .file:
-        results[index] = .failure(InputError(.unimplemented, "server-side file inputs are not built yet; send the file's bytes as image or audio"))
+        break  // loaded above
       }
     }
     // Text and images run side by side: each modality has its own batcher thread.

@@ -50,6 +50,7 @@ enum ItemErrors {
     switch error.kind {
     case .invalidArgument: .invalidArgument
     case .notFound: .notFound
+    case .permissionDenied: .permissionDenied
     case .resourceExhausted: .resourceExhausted
     case .unimplemented: .unimplemented
     case .internalError: .internalError

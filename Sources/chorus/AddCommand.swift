@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChorusAPI
+import ContentSniffing
 import Foundation
 import GRPCCore
 import Hashing

@@ -27,7 +27,8 @@ final class ConfigFileTests: XCTestCase {
   }
 
   func testImageSettings() throws {
-    let settings = try ConfigFile.parse("max_image_pixels = 1000000\nexif_orientation = false\n", path: "c.toml")
+    let settings = try ConfigFile.parse("max_image_pixels = 1000000\nexif_orientation = false\nmax_file_bytes = 4096\n", path: "c.toml")
+    XCTAssertEqual(settings.maxFileBytes, 4096)
     XCTAssertEqual(settings.maxImagePixels, 1_000_000)
     XCTAssertEqual(settings.exifOrientation, false)
     let resolved = settings.overridden(by: PartialSettings(), environment: [:])

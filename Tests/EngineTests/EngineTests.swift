@@ -66,6 +66,24 @@ final class EngineTests: XCTestCase {
     XCTAssertEqual(try results[12].get().vector, try results[0].get().vector)
   }
 
+  func testServerSideFilesOverTheLimitOrUnreadableFailAlone() async throws {
+    let engine = try makeEngine(EngineConfiguration(maxFileBytes: 16))
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-files-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let small = directory.appendingPathComponent("small.txt").path, big = directory.appendingPathComponent("big.txt").path
+    try "a cat".write(toFile: small, atomically: true, encoding: .utf8)
+    try String(repeating: "x", count: 17).write(toFile: big, atomically: true, encoding: .utf8)
+    let results = try await engine.embed(
+      space: "tiny", inputs: [.file(path: small, modality: nil), .file(path: big, modality: nil), .file(path: small, modality: .image)], options: EmbedOptions()
+    ).results
+    XCTAssertEqual(try results[0].get().modality, .text)
+    guard case .failure(let tooBig) = results[1], case .failure(let notServed) = results[2] else { return XCTFail("\(results)") }
+    XCTAssertEqual(tooBig.kind, .resourceExhausted)
+    XCTAssertTrue(tooBig.message.contains("17 bytes, over the limit of 16 bytes (max_file_bytes)"), tooBig.message)
+    XCTAssertTrue(notServed.message.contains("cannot embed image"), notServed.message)
+  }
+
   func testIdenticalInputsInFlightAreComputedOnce() async throws {
     let model = try ModelDirectory.load(fixtures.appendingPathComponent("tiny-bert-st").path)
     let encoder = CountingEncoder(model.text!)

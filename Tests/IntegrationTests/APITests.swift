@@ -129,15 +129,31 @@ final class APITests: XCTestCase {
     }
   }
 
-  func testServerSideFileInputsAnswerUnimplementedPerInput() async throws {
+  func testServerSideFilesAreReadByTheDaemonAndEqualSendingTheirBytes() async throws {
+    let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("MediaTests/Fixtures/formats/baseline.jpg").path
+    let note = daemon.directory + "/note.txt"
+    try "a note about the budget meeting".write(toFile: note, atomically: true, encoding: .utf8)
     let response = try await daemon.withClient {
       try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with {
-        $0.inputs = [.with { $0.file = .with { $0.path = "/etc/hostname" } }, .with { $0.text = "still served" }]
+        $0.inputs = [
+          .with { $0.file = .with { $0.path = photo } },
+          .with { $0.file = .with { $0.path = note } },
+          .with { $0.file = .with { $0.path = "/nonexistent/x.jpg" } },
+          .with { $0.file = .with { $0.path = "relative.jpg" } },
+          .with { $0.image = try! Data(contentsOf: URL(fileURLWithPath: photo)) },
+          .with { $0.text = "a note about the budget meeting" },
+        ]
       })
     }
-    XCTAssertEqual(response.results[0].error.code, 12)
-    XCTAssertTrue(response.results[0].error.message.contains("server-side file inputs"), response.results[0].error.message)
-    XCTAssertEqual(response.results[1].embedding.vector.count, 384)
+    XCTAssertEqual(response.results[0].embedding.modality, .image)
+    XCTAssertEqual(response.results[1].embedding.modality, .text)
+    XCTAssertEqual(response.results[2].error.code, 5)
+    XCTAssertTrue(response.results[2].error.message.contains("/nonexistent/x.jpg: no such file"), response.results[2].error.message)
+    XCTAssertEqual(response.results[3].error.code, 3)
+    XCTAssertEqual(response.results[0].embedding.vector, response.results[4].embedding.vector, "a file equals its bytes")
+    XCTAssertEqual(response.results[1].embedding.vector, response.results[5].embedding.vector)
+    XCTAssertEqual(response.results[0].embedding.contentHash, response.results[4].embedding.contentHash)
   }
 
   func testOversizedMessageIsResourceExhaustedStatingTheLimitAndDaemonKeepsServing() async throws {

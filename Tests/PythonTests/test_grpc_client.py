@@ -77,12 +77,21 @@ def test_unknown_space_is_not_found(daemon):
     assert "no space named 'nope' (available: starter)" in error.value.details()
 
 
-def test_server_side_files_are_unimplemented_with_a_reason(daemon):
+def test_server_side_files_are_read_by_the_daemon(daemon, tmp_path):
     stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
-    response = stub.Embed(embedding_pb2.EmbedRequest(inputs=[{"file": {"path": "/etc/hostname"}}, {"text": "fine"}]))
-    assert response.results[0].error.code == grpc.StatusCode.UNIMPLEMENTED.value[0]
-    assert "server-side file inputs" in response.results[0].error.message
-    assert response.results[1].WhichOneof("outcome") == "embedding"
+    note = tmp_path / "note.txt"
+    note.write_text("fine")
+    binary = tmp_path / "blob.bin"
+    binary.write_bytes(b"\x00\x01\x02")
+    response = stub.Embed(embedding_pb2.EmbedRequest(inputs=[
+        {"file": {"path": str(note)}}, {"text": "fine"}, {"file": {"path": str(binary)}}, {"file": {"path": str(tmp_path)}},
+        {"file": {"path": str(note), "modality": common_pb2.MODALITY_AUDIO}}]))
+    assert response.results[0].embedding.vector == response.results[1].embedding.vector
+    assert response.results[2].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "cannot tell its modality" in response.results[2].error.message
+    assert response.results[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "not a regular file" in response.results[3].error.message
+    assert "cannot embed audio" in response.results[4].error.message
 
 
 def test_oversized_request_is_resource_exhausted_and_daemon_keeps_serving(daemon):
