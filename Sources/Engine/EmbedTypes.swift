@@ -38,7 +38,7 @@ public struct EmbeddingOutput: Sendable, Equatable {
 /// Why one input of a batch got no vector; the rest of the batch is unaffected.
 public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
   public enum Kind: Sendable, Equatable {
-    case invalidArgument, notFound, permissionDenied, resourceExhausted, unimplemented, internalError
+    case invalidArgument, notFound, permissionDenied, resourceExhausted, internalError
   }
   public var kind: Kind
   public var message: String

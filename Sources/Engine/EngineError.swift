@@ -4,8 +4,6 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
   case unknownSpace(String, available: [String])
   /// A model directory that cannot become a space.
   case modelLoadFailed(name: String, directory: String, reason: String)
-  /// The capability exists in the API but is not built yet.
-  case unimplemented(String)
 
   public var description: String {
     switch self {
@@ -14,8 +12,6 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
       return "no space named '\(name)' (\(served))"
     case .modelLoadFailed(let name, let directory, let reason):
       return "cannot load space '\(name)' from \(directory): \(reason)"
-    case .unimplemented(let what):
-      return what
     }
   }
 }

@@ -10,8 +10,6 @@ extension RPCError {
       self.init(code: .notFound, message: error.description)
     case .modelLoadFailed:
       self.init(code: .failedPrecondition, message: error.description)
-    case .unimplemented:
-      self.init(code: .unimplemented, message: error.description)
     }
   }
 
@@ -52,7 +50,6 @@ enum ItemErrors {
     case .notFound: .notFound
     case .permissionDenied: .permissionDenied
     case .resourceExhausted: .resourceExhausted
-    case .unimplemented: .unimplemented
     case .internalError: .internalError
     }
   }
