@@ -30,7 +30,15 @@ public struct SHA256Hasher: ~Copyable {
     var digest = [UInt8](repeating: 0, count: 32)
     var length: UInt32 = 0
     EVP_DigestFinal_ex(context, &digest, &length)
-    return digest.map { String(format: "%02x", $0) }.joined()
+    // By table: String(format:) per byte was a visible share of a small request's time.
+    let hex = Array("0123456789abcdef".utf8)
+    return String(unsafeUninitializedCapacity: 64) { out in
+      for (index, byte) in digest.enumerated() {
+        out[2 * index] = hex[Int(byte >> 4)]
+        out[2 * index + 1] = hex[Int(byte & 0xF)]
+      }
+      return 64
+    }
   }
 
   /// SHA-256 of a file's bytes, read in 1 MiB chunks.

@@ -91,7 +91,7 @@ public struct WordPieceTokenizer: Sendable {
       current = String.UnicodeScalarView()
     }
     for scalar in text.unicodeScalars {
-      if scalar.properties.isWhitespace {
+      if scalar.isASCII ? (9...13).contains(scalar.value) || scalar.value == 32 : scalar.properties.isWhitespace {
         flush()
       } else if isPunctuation(scalar) {
         flush()

@@ -46,3 +46,20 @@ final class WordPieceTests: XCTestCase {
     XCTAssertFalse(tokenizer.encode("word", maxLength: 10).truncated)
   }
 }
+
+final class BertNormalizerFastPathTests: XCTestCase {
+  /// The ASCII fast path gives what the Unicode rules give, for every ASCII character and every option.
+  func testASCIIFastPathEqualsTheUnicodeRules() {
+    let every = String(String.UnicodeScalarView((0..<128).map { Unicode.Scalar(UInt8($0)) }))
+    let samples = [every, "Hello,\tWORLD!\r\n\u{0B}\u{0C}\u{7F}x", "", "A  B"]
+    for clean in [true, false] {
+      for lower in [true, false] {
+        let normalizer = BertNormalizer(cleanText: clean, lowercase: lower)
+        for sample in samples {
+          XCTAssertEqual(normalizer.normalizeASCII(sample), normalizer.normalizeUnicode(sample), "clean \(clean) lower \(lower) \(sample.debugDescription)")
+        }
+      }
+    }
+    XCTAssertNil(BertNormalizer().normalizeASCII("café"))
+  }
+}
