@@ -21,7 +21,7 @@ public struct Daemon {
 
   public func run() async throws {
     let startedAt = Date()
-    try DataDirectory.prepare(settings.dataDirectory)
+    if let warning = try DataDirectory.prepare(settings.dataDirectory) { logger.warning("\(warning)") }
     var models = settings.models.mapValues { [$0] }
     if settings.starter && models[Engine.defaultSpaceName] == nil {
       if let directory = StarterModel.locate(configured: settings.starterModel) {

@@ -1,18 +1,33 @@
 import Foundation
 
-/// The data dir must exist and be writable before anything is served: the cache and collections live there.
+/// The data dir: created (0700) if missing and checked by a real write, since access(2) does not see every reason
+/// a write fails.
 enum DataDirectory {
-  static func prepare(_ path: String) throws {
+  /// Throws when chorusd cannot use the directory at all; returns a warning when it can serve but not store
+  /// (a full disk: reads, searches and cached embeddings keep working, writes fail with RESOURCE_EXHAUSTED).
+  static func prepare(_ path: String) throws -> String? {
     do {
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     } catch {
       throw StartupError(description: "cannot create the data dir \(path): \(StartupError.reason(error))")
     }
-    // access(2) does not see every reason a write fails (e.g. a full or read-only mount), so write for real.
     let probe = path + "/.chorusd-write-probe-\(getpid())"
-    guard FileManager.default.createFile(atPath: probe, contents: Data("ok".utf8)) else {
-      throw StartupError(description: "the data dir \(path) is not writable by this user (uid \(getuid())); fix its permissions or pass --data-dir")
+    defer { unlink(probe) }
+    let descriptor = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var failure = descriptor < 0 ? errno : 0
+    if descriptor >= 0 {
+      if write(descriptor, "ok", 2) != 2 { failure = errno }
+      close(descriptor)
     }
-    try? FileManager.default.removeItem(atPath: probe)
+    switch failure {
+    case 0:
+      return nil
+    case ENOSPC, EDQUOT:
+      return "the disk holding the data dir \(path) is full: serving what is stored; writes will fail until space is freed"
+    case EACCES, EPERM:
+      throw StartupError(description: "the data dir \(path) is not writable by this user (uid \(getuid())); fix its permissions or pass --data-dir")
+    default:
+      throw StartupError(description: "the data dir \(path) cannot be written: \(String(cString: strerror(failure)))")
+    }
   }
 }

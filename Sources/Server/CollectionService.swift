@@ -230,7 +230,10 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       case .collectionExists: throw RPCError(code: .alreadyExists, message: error.description)
       case .collectionNotFound, .itemNotFound: throw RPCError(code: .notFound, message: error.description)
       case .invalid: throw RPCError(code: .invalidArgument, message: error.description)
-      case .writeFailed: throw RPCError(code: .unavailable, message: error.description)
+      case .writeFailed(.diskFull, _): throw RPCError(code: .resourceExhausted, message: error.description)
+      case .writeFailed(.readOnly, _): throw RPCError(code: .failedPrecondition, message: error.description)
+      case .writeFailed(.busy, _): throw RPCError(code: .unavailable, message: error.description)
+      case .writeFailed(.other, _): throw RPCError(code: .internalError, message: error.description)
       }
     }
   }

@@ -2,13 +2,19 @@ import Foundation
 import GRDB
 import Synchronization
 
+/// Why the file system refused a write.
+public enum WriteFailure: Sendable, Equatable {
+  case diskFull, readOnly, busy, other
+}
+
 /// Why a collection operation failed; the Server maps each case to a gRPC status.
 public enum StoreError: Error, Equatable, CustomStringConvertible {
   case collectionExists(String)
   case collectionNotFound(String, available: [String])
   case itemNotFound(collection: String, id: String)
   case invalid(String)
-  case writeFailed(String)
+  /// The file system refused the write; why decides the status (full disk, read-only, busy, other).
+  case writeFailed(WriteFailure, String)
 
   public var description: String {
     switch self {
@@ -17,7 +23,13 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
       "no collection named '\(name)' (\(available.isEmpty ? "there are none yet" : "collections: " + available.joined(separator: ", ")))"
     case .itemNotFound(let collection, let id): "collection '\(collection)' has no item '\(id)'"
     case .invalid(let message): message
-    case .writeFailed(let message): "the write was not stored: \(message)"
+    case .writeFailed(let why, let detail):
+      switch why {
+      case .diskFull: "the write was not stored: the disk holding the data dir is full (\(detail)); reads and searches keep working, free space and retry"
+      case .readOnly: "the write was not stored: the data dir is read-only (\(detail)); reads and searches keep working"
+      case .busy: "the write was not stored: the store is busy (\(detail)); retry"
+      case .other: "the write was not stored: \(detail)"
+      }
     }
   }
 }
@@ -249,7 +261,13 @@ public final class CollectionStore: Sendable {
     } catch let error as StoreError {
       throw error
     } catch let error as DatabaseError {
-      throw StoreError.writeFailed("\(error.message ?? "SQLite error \(error.resultCode)")")
+      let detail = error.message ?? "SQLite error \(error.resultCode)"
+      switch error.resultCode {
+      case .SQLITE_FULL: throw StoreError.writeFailed(.diskFull, detail)
+      case .SQLITE_READONLY: throw StoreError.writeFailed(.readOnly, detail)
+      case .SQLITE_BUSY, .SQLITE_LOCKED: throw StoreError.writeFailed(.busy, detail)
+      default: throw StoreError.writeFailed(.other, detail)
+      }
     }
   }
 
