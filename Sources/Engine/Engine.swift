@@ -83,13 +83,19 @@ public final class Engine: Sendable {
         .invalidArgument,
         "space '\(space.description.name)' cannot embed \(modality.rawValue) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))")
     }
-    // Server-side files become the inputs they hold (read on a Dispatch worker: file I/O blocks).
+    // Server-side files become the inputs they hold, read side by side on Dispatch workers (file I/O blocks).
     var inputs = inputs
-    for (index, input) in inputs.enumerated() {
-      guard case .file(let path, let modality) = input else { continue }
-      let limit = maxFileBytes
-      switch await offload({ FileInput.load(path: path, modality: modality, maxBytes: limit) }) {
-      case .success(let loaded): inputs[index] = loaded
+    let limit = maxFileBytes
+    let loaded = await withTaskGroup(of: (Int, Result<EmbedInput, InputError>).self) { group in
+      for (index, input) in inputs.enumerated() {
+        guard case .file(let path, let modality) = input else { continue }
+        group.addTask { (index, await offload { FileInput.load(path: path, modality: modality, maxBytes: limit) }) }
+      }
+      return await group.reduce(into: [(Int, Result<EmbedInput, InputError>)]()) { $0.append($1) }
+    }
+    for (index, file) in loaded {
+      switch file {
+      case .success(let input): inputs[index] = input
       case .failure(let error): results[index] = .failure(error)
       }
     }

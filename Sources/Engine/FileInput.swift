@@ -11,7 +11,8 @@ enum FileInput {
     }
     let attributes: [FileAttributeKey: Any]
     do {
-      attributes = try FileManager.default.attributesOfItem(atPath: path)
+      // Of the file a symbolic link points to, not of the link.
+      attributes = try FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
     } catch {
       return .failure(InputError(.notFound, "file \(path): no such file, or the daemon may not see it (systemd's sandbox applies)"))
     }

@@ -3,7 +3,7 @@ import Foundation
 /// What a model directory's preprocessor_config.json asks of an image, done as transformers' PIL image processors
 /// do it (`CLIPImageProcessorPil`, `ViTImageProcessorPil`, …): RGB, resize, centre crop, rescale, normalise, into a
 /// channel-first Float32 array.
-public struct ImagePreprocessor: Sendable, Equatable {
+public struct ImagePreprocessor: Sendable {
   public enum Resize: Sendable, Equatable {
     /// The shorter side becomes this long, the longer keeps the aspect ratio (truncated, as Python's int()).
     case shortestEdge(Int)
@@ -16,11 +16,6 @@ public struct ImagePreprocessor: Sendable, Equatable {
   public var rescaleFactor: Double?
   public var mean: [Float]?
   public var std: [Float]?
-
-  public static func == (a: Self, b: Self) -> Bool {
-    a.resize == b.resize && a.filter == b.filter && a.crop?.height == b.crop?.height && a.crop?.width == b.crop?.width
-      && a.rescaleFactor == b.rescaleFactor && a.mean == b.mean && a.std == b.std
-  }
 
   /// The side lengths of every output when they do not depend on the input (a crop or an exact resize).
   public var outputSize: (height: Int, width: Int)? {

@@ -74,10 +74,15 @@ final class EngineTests: XCTestCase {
     let small = directory.appendingPathComponent("small.txt").path, big = directory.appendingPathComponent("big.txt").path
     try "a cat".write(toFile: small, atomically: true, encoding: .utf8)
     try String(repeating: "x", count: 17).write(toFile: big, atomically: true, encoding: .utf8)
+    let link = directory.appendingPathComponent("link.txt").path
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: small)
     let results = try await engine.embed(
-      space: "tiny", inputs: [.file(path: small, modality: nil), .file(path: big, modality: nil), .file(path: small, modality: .image)], options: EmbedOptions()
+      space: "tiny",
+      inputs: [.file(path: small, modality: nil), .file(path: big, modality: nil), .file(path: small, modality: .image), .file(path: link, modality: nil)],
+      options: EmbedOptions()
     ).results
     XCTAssertEqual(try results[0].get().modality, .text)
+    XCTAssertEqual(try results[3].get().vector, try results[0].get().vector, "a symbolic link is read as the file it points to")
     guard case .failure(let tooBig) = results[1], case .failure(let notServed) = results[2] else { return XCTFail("\(results)") }
     XCTAssertEqual(tooBig.kind, .resourceExhausted)
     XCTAssertTrue(tooBig.message.contains("17 bytes, over the limit of 16 bytes (max_file_bytes)"), tooBig.message)
