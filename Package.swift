@@ -55,8 +55,10 @@ let package = Package(
     .target(name: "Tokenizers"),
     // Checkpoint formats and one file per architecture.
     .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers", "Hashing"]),
-    // The persistent vector cache (later: collections and indexes), on SQLite through GRDB.
-    .target(name: "Store", dependencies: ["CBLAS", "Tensor", .product(name: "GRDB", package: "GRDB.swift")]),
+    // hnswlib (Debian libhnswlib-dev, header-only C++) behind a small C API; distances from CKernels.
+    .target(name: "CHNSW", dependencies: ["CKernels"], path: "Sources/CHNSW", cxxSettings: [.unsafeFlags(["-O3"])]),
+    // The persistent vector cache, collections and their indexes (exact, HNSW), on SQLite through GRDB.
+    .target(name: "Store", dependencies: ["CBLAS", "CHNSW", "Hashing", "Tensor", .product(name: "GRDB", package: "GRDB.swift")]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",

@@ -22,6 +22,18 @@ CLONES void chorus_depthwise_pixel(float *restrict out, const float *restrict bi
   }
 }
 
+CLONES float chorus_dot(const float *restrict a, const float *restrict b, size_t count) {
+  // Sixteen partial sums so the loop vectorises without -ffast-math (float addition is not associative).
+  float partial[16] = {0};
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    for (int j = 0; j < 16; j++) partial[j] += a[i + j] * b[i + j];
+  float sum = 0;
+  for (int j = 0; j < 16; j++) sum += partial[j];
+  for (; i < count; i++) sum += a[i] * b[i];
+  return sum;
+}
+
 CLONES void chorus_relu6(float *restrict x, size_t count) {
   for (size_t i = 0; i < count; i++) {
     float v = x[i] < 0 ? 0 : x[i];

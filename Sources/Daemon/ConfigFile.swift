@@ -34,6 +34,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     max_file_bytes = 268435456
 ///     cache_memory_bytes = 268435456
 ///     cache_disk_bytes = 4294967296
+///     hnsw_threshold = 20000
+///     hnsw_ef_search = 64
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
 ///
@@ -109,6 +111,10 @@ public enum ConfigFile {
         settings.cacheMemoryBytes = try require(value.int.flatMap { $0 >= 0 ? $0 : nil }, fail(key, "expected a whole number of bytes (0 turns the memory tier off)"))
       case "cache_disk_bytes":
         settings.cacheDiskBytes = try require(value.int.flatMap { $0 >= 0 ? $0 : nil }, fail(key, "expected a whole number of bytes"))
+      case "hnsw_threshold":
+        settings.hnswThreshold = try require(value.int.flatMap { $0 >= 1 ? $0 : nil }, fail(key, "expected a whole number of items, at least 1"))
+      case "hnsw_ef_search":
+        settings.hnswEfSearch = try require(value.int.flatMap { (1...100_000).contains($0) ? $0 : nil }, fail(key, "expected a whole number from 1 to 100000"))
       case "models":
         guard let models = value.table else { throw fail(key, "expected a table: [models] with name = \"directory\" lines") }
         for name in models.keys {
@@ -121,7 +127,7 @@ public enum ConfigFile {
           settings.models[name] = directory
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, [models]")
       }
     }
     return settings

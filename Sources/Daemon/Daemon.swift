@@ -36,7 +36,9 @@ public struct Daemon {
     let collections: CollectionStore
     do {
       cache = try VectorCache(directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes)
-      collections = try CollectionStore(directory: settings.dataDirectory)
+      collections = try CollectionStore(
+        directory: settings.dataDirectory,
+        index: IndexSettings(hnswThreshold: settings.hnswThreshold, hnsw: HNSWParameters(efSearch: settings.hnswEfSearch)))
     } catch {
       throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
     }

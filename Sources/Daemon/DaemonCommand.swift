@@ -70,6 +70,9 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Bytes of the vector cache kept on disk (least recently used entries go first).")
   var cacheDiskBytes: Int?
 
+  @Option(name: .customLong("hnsw-threshold"), help: "Collections of at least this many items are searched through HNSW graphs built in the background.")
+  var hnswThreshold: Int?
+
   public init() {}
 
   /// The daemon's whole life; called by chorusd's main (not `run()`, whose sync/async overloads are ambiguous).
@@ -114,6 +117,8 @@ public struct DaemonCommand: ParsableCommand {
     flags.maxFileBytes = maxFileBytes
     flags.cacheMemoryBytes = cacheMemoryBytes
     flags.cacheDiskBytes = cacheDiskBytes
+    flags.hnswThreshold = hnswThreshold
+    if let threshold = hnswThreshold, threshold < 1 { throw ValidationError("--hnsw-threshold must be at least 1") }
     if let bytes = cacheMemoryBytes, bytes < 0 { throw ValidationError("--cache-memory-bytes must not be negative") }
     if let bytes = cacheDiskBytes, bytes < 0 { throw ValidationError("--cache-disk-bytes must not be negative") }
     if let size = maxBatchSize, !(1...1024).contains(size) { throw ValidationError("--max-batch-size must be from 1 to 1024") }

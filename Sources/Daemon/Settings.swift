@@ -30,6 +30,11 @@ public struct Settings: Sendable, Equatable {
   /// Bounds of the vector cache's in-memory tier and of its file in the data dir.
   public var cacheMemoryBytes: Int
   public var cacheDiskBytes: Int
+  /// Collections of at least this many items get HNSW graphs (built in the background); smaller ones are searched
+  /// exactly.
+  public var hnswThreshold: Int
+  /// Candidates an HNSW search keeps (higher: better recall, slower).
+  public var hnswEfSearch: Int
 
   public static let defaultSocketMode: UInt16 = 0o660
   public static let defaultMaxRequestBytes = 64 << 20
@@ -41,6 +46,8 @@ public struct Settings: Sendable, Equatable {
   public static let defaultMaxFileBytes = 256 << 20
   public static let defaultCacheMemoryBytes = 256 << 20
   public static let defaultCacheDiskBytes = 4 << 30
+  public static let defaultHNSWThreshold = 20_000
+  public static let defaultHNSWEfSearch = 64
 }
 
 /// Settings as one source gives them: nil means "not said here".
@@ -62,6 +69,8 @@ public struct PartialSettings: Sendable, Equatable {
   public var maxFileBytes: Int?
   public var cacheMemoryBytes: Int?
   public var cacheDiskBytes: Int?
+  public var hnswThreshold: Int?
+  public var hnswEfSearch: Int?
 
   public init() {}
 
@@ -84,7 +93,9 @@ public struct PartialSettings: Sendable, Equatable {
       exifOrientation: flags.exifOrientation ?? exifOrientation ?? true,
       maxFileBytes: flags.maxFileBytes ?? maxFileBytes ?? Settings.defaultMaxFileBytes,
       cacheMemoryBytes: flags.cacheMemoryBytes ?? cacheMemoryBytes ?? Settings.defaultCacheMemoryBytes,
-      cacheDiskBytes: flags.cacheDiskBytes ?? cacheDiskBytes ?? Settings.defaultCacheDiskBytes
+      cacheDiskBytes: flags.cacheDiskBytes ?? cacheDiskBytes ?? Settings.defaultCacheDiskBytes,
+      hnswThreshold: flags.hnswThreshold ?? hnswThreshold ?? Settings.defaultHNSWThreshold,
+      hnswEfSearch: flags.hnswEfSearch ?? hnswEfSearch ?? Settings.defaultHNSWEfSearch
     )
   }
 }

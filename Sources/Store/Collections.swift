@@ -72,6 +72,8 @@ public struct SearchFilter: Sendable {
     self.metadataEquals = metadataEquals
   }
 
+  var isEmpty: Bool { modalities.isEmpty && metadataEquals.isEmpty }
+
   func accepts(_ item: IndexedItem) -> Bool {
     (modalities.isEmpty || modalities.contains(item.modality))
       && metadataEquals.allSatisfy { item.metadata[$0.key] == $0.value }
@@ -91,12 +93,19 @@ struct IndexedItem {
 }
 
 /// Collections of vectors in `collections.sqlite` (WAL, synchronous FULL: an acknowledged write is on disk),
-/// each mirrored in memory as a matrix of normalised vectors for exact search.
+/// each mirrored in memory for search (`CollectionIndex`: exact, plus HNSW graphs built in the background above
+/// a size threshold and kept under `index/` as derived data).
 public final class CollectionStore: Sendable {
   private let database: DatabasePool
-  private let indexes = Mutex<[String: ExactIndex]>([:])
+  private let indexes = Mutex<[String: CollectionIndex]>([:])
+  private let directory: String
+  private let indexSettings: IndexSettings
+  /// Background index work, one job at a time for the whole store (builds use every core themselves).
+  private let indexQueue = DispatchQueue(label: "chorus.index", qos: .utility)
 
-  public init(directory: String) throws {
+  public init(directory: String, index: IndexSettings = IndexSettings()) throws {
+    self.directory = directory
+    indexSettings = index
     var configuration = Configuration()
     configuration.prepareDatabase { db in
       try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -116,6 +125,11 @@ public final class CollectionStore: Sendable {
           CREATE INDEX IF NOT EXISTS items_by_content ON items(collection, content_hash);
           """)
     }
+    // Index folders of collections that no longer exist (deleted just before a crash) are dropped.
+    let known = Set(try list().map { SegmentFiles.directory(root: directory, collection: $0.name) })
+    for folder in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/index")) ?? [] where !known.contains(directory + "/index/" + folder) {
+      try? FileManager.default.removeItem(atPath: directory + "/index/" + folder)
+    }
   }
 
   // MARK: Collections
@@ -128,7 +142,9 @@ public final class CollectionStore: Sendable {
       }
       try db.execute(sql: "INSERT INTO collections (name, space, dimension, created_ms) VALUES (?, ?, ?, ?)", arguments: [name, space, dimension, now])
     }
-    indexes.withLock { $0[name] = ExactIndex(dimension: dimension) }
+    let files = segmentFiles(name, dimension: dimension)
+    indexQueue.sync { files.removeAll() }
+    indexes.withLock { $0[name] = CollectionIndex(dimension: dimension, items: [], files: files, settings: indexSettings, queue: indexQueue) }
     return CollectionInfo(name: name, space: space, dimension: dimension, count: 0, createdUnixMs: now)
   }
 
@@ -158,7 +174,8 @@ public final class CollectionStore: Sendable {
       try db.execute(sql: "DELETE FROM collections WHERE name = ?", arguments: [name])
       return count
     }
-    indexes.withLock { $0[name] = nil }
+    let index = indexes.withLock { $0.removeValue(forKey: name) }
+    if let index { index.close() } else { indexQueue.async { [self] in segmentFiles(name, dimension: 0).removeAll() } }
     return count
   }
 
@@ -233,26 +250,47 @@ public final class CollectionStore: Sendable {
     }
     let ranked = try index(collection).search(query, k: k, filter: filter)
     let stored = try items(collection, ids: ranked.map(\.id))
-    let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+    let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     return ranked.compactMap { hit in byID[hit.id].map { SearchHit(item: $0, score: hit.score) } }
   }
 
   // MARK: Internals
 
-  /// The in-memory index of a collection, loaded from disk the first time it is needed.
-  private func index(_ collection: String) throws -> ExactIndex {
+  /// How far the collection's HNSW index has got.
+  public func indexStatus(_ collection: String) throws -> IndexStatus {
+    try index(collection).status
+  }
+
+  /// Opens every collection's index and returns once no background index work is queued or running (tests,
+  /// benchmarks).
+  public func waitForIndexing() throws {
+    for collection in try list() { _ = try index(collection.name) }
+    while true {
+      indexQueue.sync {}
+      let busy = indexes.withLock { $0.values.contains { $0.status.building } }
+      if !busy { return }
+    }
+  }
+
+  /// The in-memory index of a collection, loaded from the store the first time it is needed (its saved HNSW
+  /// segments are then loaded and checked in the background).
+  private func index(_ collection: String) throws -> CollectionIndex {
     if let index = indexes.withLock({ $0[collection] }) { return index }
     let info = try self.info(collection)
-    let index = ExactIndex(dimension: info.dimension)
     let all = try database.read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM items WHERE collection = ?", arguments: [collection]).map(Self.item)
     }
-    index.upsert(all)
     return indexes.withLock { indexes in
       if let existing = indexes[collection] { return existing }
+      let index = CollectionIndex(
+        dimension: info.dimension, items: all, files: segmentFiles(collection, dimension: info.dimension), settings: indexSettings, queue: indexQueue)
       indexes[collection] = index
       return index
     }
+  }
+
+  private func segmentFiles(_ collection: String, dimension: Int) -> SegmentFiles {
+    SegmentFiles(directory: SegmentFiles.directory(root: directory, collection: collection), dimension: dimension, parameters: indexSettings.hnsw)
   }
 
   private func write<T>(_ body: (Database) throws -> T) throws -> T {

@@ -12,6 +12,9 @@
 void chorus_depthwise_pixel(float *out, const float *bias, const float *in, ptrdiff_t row_stride, const float *w, int kernel,
                             int ky0, int ky1, int kx0, int kx1, int channels, int relu6);
 
+/// Σ a[i]·b[i]: the HNSW graph's distance (1 − dot) on unit vectors.
+float chorus_dot(const float *a, const float *b, size_t count);
+
 /// min(max(x, 0), 6) over `count` floats, in place.
 void chorus_relu6(float *x, size_t count);
 
