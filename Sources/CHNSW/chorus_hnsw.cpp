@@ -42,6 +42,30 @@ struct chorus_hnsw {
   size_t dimension;
 };
 
+namespace {
+
+/// Inserts vectors [begin, count) with labels first_label + i on `threads` threads (hnswlib's insertions are safe
+/// side by side, except into an empty graph).
+void insert(hnswlib::HierarchicalNSW<float> &graph, const float *vectors, size_t dimension, size_t begin, size_t count, size_t first_label,
+            int threads) {
+  std::atomic<size_t> next{begin};
+  std::atomic<bool> failed{false};
+  auto work = [&] {
+    try {
+      for (size_t i = next++; i < count && !failed; i = next++) graph.addPoint(vectors + i * dimension, first_label + i);
+    } catch (...) {
+      failed = true;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; t++) pool.emplace_back(work);
+  work();
+  for (auto &thread : pool) thread.join();
+  if (failed) throw std::runtime_error("an insertion failed (out of memory?)");
+}
+
+}  // namespace
+
 extern "C" chorus_hnsw *chorus_hnsw_build(const float *vectors, size_t count, size_t dimension, size_t m, size_t ef_construction,
                                           size_t ef_search, unsigned seed, int threads, char *error, size_t error_size) {
   try {
@@ -51,22 +75,8 @@ extern "C" chorus_hnsw *chorus_hnsw_build(const float *vectors, size_t count, si
     result->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(result->space.get(), count > 0 ? count : 1, m, ef_construction, seed);
     result->graph->setEf(ef_search);
     if (count > 0) {
-      // hnswlib's insertions are safe side by side except the very first one.
       result->graph->addPoint(vectors, 0);
-      std::atomic<size_t> next{1};
-      std::atomic<bool> failed{false};
-      auto work = [&] {
-        try {
-          for (size_t i = next++; i < count && !failed; i = next++) result->graph->addPoint(vectors + i * dimension, i);
-        } catch (...) {
-          failed = true;
-        }
-      };
-      std::vector<std::thread> pool;
-      for (int t = 1; t < threads; t++) pool.emplace_back(work);
-      work();
-      for (auto &thread : pool) thread.join();
-      if (failed) throw std::runtime_error("an insertion failed (out of memory?)");
+      insert(*result->graph, vectors, dimension, 1, count, 0, threads);
     }
     return result.release();
   } catch (const std::exception &e) {
@@ -77,12 +87,40 @@ extern "C" chorus_hnsw *chorus_hnsw_build(const float *vectors, size_t count, si
   return nullptr;
 }
 
-extern "C" chorus_hnsw *chorus_hnsw_load(const char *path, size_t dimension, size_t ef_search, char *error, size_t error_size) {
+extern "C" int chorus_hnsw_add(chorus_hnsw *graph, const float *vectors, size_t count, size_t first_label, int threads, char *error,
+                               size_t error_size) {
+  try {
+    auto &g = *graph->graph;
+    if (g.cur_element_count + count > g.max_elements_) g.resizeIndex(g.cur_element_count + count);
+    size_t begin = 0;
+    if (g.cur_element_count == 0 && count > 0) {
+      g.addPoint(vectors, first_label);
+      begin = 1;
+    }
+    insert(g, vectors, graph->dimension, begin, count, first_label, threads);
+    return 0;
+  } catch (const std::exception &e) {
+    report(error, error_size, e.what());
+  } catch (...) {
+    report(error, error_size, "unknown failure adding to the graph");
+  }
+  return -1;
+}
+
+extern "C" void chorus_hnsw_mark_deleted(chorus_hnsw *graph, uint32_t label) {
+  auto &g = *graph->graph;
+  auto found = g.label_lookup_.find(label);
+  if (found != g.label_lookup_.end() && !g.isMarkedDeleted(found->second)) g.markDelete(label);
+}
+
+extern "C" chorus_hnsw *chorus_hnsw_load(const char *path, size_t dimension, size_t ef_search, size_t extra_capacity, char *error,
+                                         size_t error_size) {
   try {
     auto result = std::make_unique<chorus_hnsw>();
     result->dimension = dimension;
     result->space = std::make_unique<DotSpace>(dimension);
     result->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(result->space.get(), std::string(path));
+    if (extra_capacity > 0) result->graph->resizeIndex(result->graph->cur_element_count + extra_capacity);
     // A graph of another dimension has another element size; hnswlib would read it as garbage.
     if (result->graph->data_size_ != dimension * sizeof(float) ||
         result->graph->size_data_per_element_ != result->graph->size_links_level0_ + dimension * sizeof(float) + sizeof(hnswlib::labeltype)) {

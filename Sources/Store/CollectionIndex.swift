@@ -35,8 +35,8 @@ public struct IndexStatus: Sendable, Equatable {
 /// A search asks every segment and scans `fresh`, so it never waits for a build. A write marks the item's old
 /// label dead in its segment at once (removals take effect immediately) and puts the new version in `fresh`.
 /// One background job runs at a time per store: load and check the files, build a segment from `fresh`, or merge
-/// two segments (the newest into the one before while they are of similar size, so a collection holds about
-/// log₂(n / freshLimit) segments), saving each result before it replaces what it was made from.
+/// two segments (the newest into the one before once it is an eighth of its size, so a collection holds about
+/// log₈(n / freshLimit) segments), saving each result before it replaces what it was made from.
 final class CollectionIndex: Sendable {
   /// A graph and, per label, what search needs of the item.
   final class Segment: Sendable {
@@ -57,8 +57,23 @@ final class CollectionIndex: Sendable {
     var segment: Segment
     var dead: [Bool]
     var deadCount = 0
+    /// Labels that died after the graph was published: the graph still returns them, so searches ask for more.
+    /// (Labels dead before publication are marked deleted inside the graph, which then skips them.)
+    var unmarkedDead = 0
     var entry: SegmentFiles.Manifest.Entry?
     var liveCount: Int { segment.items.count - deadCount }
+
+    init(segment: Segment, dead: [Bool], entry: SegmentFiles.Manifest.Entry?) {
+      self.segment = segment
+      self.dead = dead
+      self.entry = entry
+      deadCount = dead.reduce(0) { $0 + ($1 ? 1 : 0) }
+    }
+
+    /// Before publication: dead labels go into the graph's own deleted marks.
+    func markDeadInGraph() {
+      for (label, isDead) in dead.enumerated() where isDead { segment.graph.markDeleted(label) }
+    }
   }
 
   private enum Job {
@@ -128,21 +143,25 @@ final class CollectionIndex: Sendable {
         if let label = state.segments[s].segment.labelOf[id], !state.segments[s].dead[label] {
           state.segments[s].dead[label] = true
           state.segments[s].deadCount += 1
+          state.segments[s].unmarkedDead += 1
         }
       }
     }
   }
 
-  func search(_ query: [Float], k: Int, filter: SearchFilter) -> [(id: String, score: Float)] {
+  /// `efSearch` overrides the configured candidate count for this search (benchmarks sweep it).
+  func search(_ query: [Float], k: Int, filter: SearchFilter, efSearch: Int? = nil) -> [(id: String, score: Float)] {
     guard k > 0 else { return [] }
     let q = l2Normalized(query)
     // Filters are applied to what the graphs return, so ask for more when filtering; too few survivors → exact.
-    let want = filter.isEmpty ? k : max(8 * k, settings.hnsw.efSearch)
+    // Asking hnswlib for more than its ef widens its search to that many candidates.
+    let want = max(filter.isEmpty ? k : max(8 * k, settings.hnsw.efSearch), efSearch ?? 0)
     // The graph walks run outside the lock; if a job swapped segments meanwhile, walk the new ones (rare).
     for _ in 0..<3 {
-      let segments = state.withLock { $0.segments.map { ($0.segment, $0.deadCount) } }
+      let segments = state.withLock { $0.segments.map { ($0.segment, $0.unmarkedDead) } }
       if segments.isEmpty { break }
-      let found = segments.map { segment, deadCount in segment.graph.search(q, k: min(want + deadCount, segment.items.count)) }
+      // Oversampling for labels that died since publication is capped; if too few survive, search exactly.
+      let found = segments.map { segment, unmarked in segment.graph.search(q, k: min(want + min(unmarked, 4 * want), segment.items.count)) }
       let hits = state.withLock { state -> [(id: String, score: Float)]? in
         guard state.segments.count == segments.count, zip(state.segments, segments).allSatisfy({ $0.segment === $1.0 }) else { return nil }
         var best = TopK<Void>(k: k)
@@ -197,7 +216,7 @@ final class CollectionIndex: Sendable {
     let segments = state.segments
     let freshCount = fresh.count
     if segments.isEmpty ? freshCount > 0 && all.count >= settings.hnswThreshold : freshCount >= settings.freshLimit { return .build }
-    if segments.count >= 2, segments[segments.count - 1].liveCount * 2 >= segments[segments.count - 2].liveCount {
+    if segments.count >= 2, segments[segments.count - 1].liveCount * 8 >= segments[segments.count - 2].liveCount {
       return .merge(first: segments.count - 2, count: 2)
     }
     if let worn = segments.firstIndex(where: { $0.deadCount * 10 > $0.segment.items.count * 3 }) { return .merge(first: worn, count: 1) }
@@ -246,8 +265,9 @@ final class CollectionIndex: Sendable {
         dead[label] = false
         claimed.insert(id)
       }
-      let deadCount = dead.reduce(0) { $0 + ($1 ? 1 : 0) }
-      segments.append(Live(segment: Segment(name: entry.name, graph: graph, items: items), dead: dead, deadCount: deadCount, entry: entry))
+      let live = Live(segment: Segment(name: entry.name, graph: graph, items: items), dead: dead, entry: entry)
+      live.markDeadInGraph()
+      segments.append(live)
     }
     install { state in
       state.nextName = (loaded.compactMap { Int($0.entry.name.dropFirst(4)) }.max() ?? -1) + 1
@@ -276,17 +296,35 @@ final class CollectionIndex: Sendable {
     }
   }
 
-  /// One segment from the live items of `count` neighbouring segments (count 1: drop a worn segment's dead labels).
+  /// One segment from `count` neighbouring segments. Two: the newer one's live items are added to a private copy
+  /// of the older graph (read back from its file), so a merge costs the smaller side's insertions; the older
+  /// side's dead labels stay in the graph as routing nodes, marked deleted. One (a worn segment): rebuilt from its
+  /// live items alone.
   private func merge(first: Int, count: Int) throws {
     let sources = state.withLock { Array($0.segments[first..<first + count]) }
     var items: [IndexedItem] = []
     var vectors: [Float] = []
-    for source in sources {
+    var dead: [Bool] = []
+    var graph: HNSWGraph?
+    var rest = sources[...]
+    if count == 2, let base = sources[0].entry {
+      let extra = sources[1].liveCount
+      if let copy = try? HNSWGraph.load(path: files.graphPath(base.name), dimension: dimension, parameters: settings.hnsw, extraCapacity: extra),
+        copy.count == sources[0].segment.items.count
+      {
+        graph = copy
+        items = sources[0].segment.items
+        dead = sources[0].dead
+        rest = sources[1...]
+      }
+    }
+    for source in rest {
       for (label, item) in source.segment.items.enumerated() where !source.dead[label] {
         source.segment.graph.withVector(label) { vector in
           guard let vector else { return }
           items.append(item)
           vectors.append(contentsOf: vector)
+          dead.append(false)
         }
       }
     }
@@ -294,9 +332,18 @@ final class CollectionIndex: Sendable {
       defer { state.nextName += 1 }
       return String(format: "seg-%06d", state.nextName)
     }
-    let graph = try HNSWGraph.build(vectors: vectors, dimension: dimension, parameters: settings.hnsw, threads: settings.buildThreads)
-    let entry = try? files.save(name: name, graph: graph, ids: items.map(\.id))
-    var merged = Live(segment: Segment(name: name, graph: graph, items: items), dead: [Bool](repeating: false, count: items.count), entry: entry)
+    let built: HNSWGraph
+    if let graph {
+      try graph.add(vectors: vectors, firstLabel: items.count - vectors.count / dimension, threads: settings.buildThreads)
+      built = graph
+    } else {
+      built = try HNSWGraph.build(vectors: vectors, dimension: dimension, parameters: settings.hnsw, threads: settings.buildThreads)
+    }
+    let segment = Segment(name: name, graph: built, items: items)
+    // Dead labels of the base are marked before saving, so the file says what the graph answers.
+    var merged = Live(segment: segment, dead: dead, entry: nil)
+    merged.markDeadInGraph()
+    merged.entry = try? files.save(name: name, graph: built, ids: items.map(\.id))
     install { state in
       Self.kill(state.touched, in: &merged)
       // Only this job changes the list of segments, so the sources are still where they were.
@@ -304,11 +351,13 @@ final class CollectionIndex: Sendable {
     }
   }
 
+  /// Before publication: these ids were written while the job ran, so their labels die (in the graph too).
   private static func kill(_ ids: Set<String>, in segment: inout Live) {
     for id in ids {
       if let label = segment.segment.labelOf[id], !segment.dead[label] {
         segment.dead[label] = true
         segment.deadCount += 1
+        segment.segment.graph.markDeleted(label)
       }
     }
   }

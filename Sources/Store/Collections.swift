@@ -243,12 +243,12 @@ public final class CollectionStore: Sendable {
   }
 
   /// Top-k by cosine similarity, exact, with the filter applied before ranking.
-  public func search(_ collection: String, query: [Float], k: Int, filter: SearchFilter) throws -> [SearchHit] {
+  public func search(_ collection: String, query: [Float], k: Int, filter: SearchFilter, efSearch: Int? = nil) throws -> [SearchHit] {
     let info = try self.info(collection)
     guard query.count == info.dimension else {
       throw StoreError.invalid("the query vector has dimension \(query.count); collection '\(collection)' holds \(info.dimension)")
     }
-    let ranked = try index(collection).search(query, k: k, filter: filter)
+    let ranked = try index(collection).search(query, k: k, filter: filter, efSearch: efSearch)
     let stored = try items(collection, ids: ranked.map(\.id))
     let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     return ranked.compactMap { hit in byID[hit.id].map { SearchHit(item: $0, score: hit.score) } }

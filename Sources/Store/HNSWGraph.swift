@@ -46,12 +46,27 @@ final class HNSWGraph: @unchecked Sendable {
     return HNSWGraph(handle: handle, dimension: dimension)
   }
 
-  static func load(path: String, dimension: Int, parameters: HNSWParameters) throws -> HNSWGraph {
+  /// `extraCapacity`: room for vectors a merge will add before the graph is published.
+  static func load(path: String, dimension: Int, parameters: HNSWParameters, extraCapacity: Int = 0) throws -> HNSWGraph {
     var error = [CChar](repeating: 0, count: 256)
-    guard let handle = chorus_hnsw_load(path, dimension, parameters.efSearch, &error, error.count) else {
+    guard let handle = chorus_hnsw_load(path, dimension, parameters.efSearch, extraCapacity, &error, error.count) else {
       throw HNSWFailure(description: "\(path): \(Self.message(error))")
     }
     return HNSWGraph(handle: handle, dimension: dimension)
+  }
+
+  /// Adds vectors labelled firstLabel, firstLabel + 1, …. Only while no one else can see the graph.
+  func add(vectors: [Float], firstLabel: Int, threads: Int) throws {
+    var error = [CChar](repeating: 0, count: 256)
+    let status = vectors.withUnsafeBufferPointer { buffer in
+      chorus_hnsw_add(handle, buffer.baseAddress, vectors.count / dimension, firstLabel, Int32(threads), &error, error.count)
+    }
+    guard status == 0 else { throw HNSWFailure(description: "extending an HNSW graph failed: \(Self.message(error))") }
+  }
+
+  /// The label keeps routing searches but is never returned. Only while no one else can see the graph.
+  func markDeleted(_ label: Int) {
+    chorus_hnsw_mark_deleted(handle, UInt32(label))
   }
 
   func save(path: String) throws {

@@ -25,6 +25,8 @@ struct SegmentFiles: Sendable {
     root + "/index/" + collection.utf8.map { String(format: "%02x", $0) }.joined()
   }
 
+  func graphPath(_ name: String) -> String { directory + "/\(name).hnsw" }
+
   /// Writes a segment's files (fsync'd); returns its manifest entry.
   func save(name: String, graph: HNSWGraph, ids: [String]) throws -> Manifest.Entry {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

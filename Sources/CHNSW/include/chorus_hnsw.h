@@ -17,9 +17,16 @@ typedef struct chorus_hnsw chorus_hnsw;
 chorus_hnsw *chorus_hnsw_build(const float *vectors, size_t count, size_t dimension, size_t m, size_t ef_construction,
                                size_t ef_search, unsigned seed, int threads, char *error, size_t error_size);
 
-/// Loads a graph saved by chorus_hnsw_save; NULL and a message when the file is missing, truncated or not a graph
-/// of this dimension.
-chorus_hnsw *chorus_hnsw_load(const char *path, size_t dimension, size_t ef_search, char *error, size_t error_size);
+/// Loads a graph saved by chorus_hnsw_save, with room for `extra_capacity` more vectors; NULL and a message when
+/// the file is missing, truncated or not a graph of this dimension.
+chorus_hnsw *chorus_hnsw_load(const char *path, size_t dimension, size_t ef_search, size_t extra_capacity, char *error, size_t error_size);
+
+/// Adds `count` vectors with labels first_label, first_label + 1, … (`threads` side by side). Only for a graph no
+/// one searches yet (a merge extends a private copy). Returns 0, or -1 with a message.
+int chorus_hnsw_add(chorus_hnsw *graph, const float *vectors, size_t count, size_t first_label, int threads, char *error, size_t error_size);
+
+/// Marks a label deleted: it still routes searches but is never returned. Only for a graph no one searches yet.
+void chorus_hnsw_mark_deleted(chorus_hnsw *graph, uint32_t label);
 
 /// Writes the graph to `path` and fsyncs it. Returns 0, or -1 with a message.
 int chorus_hnsw_save(const chorus_hnsw *graph, const char *path, char *error, size_t error_size);
