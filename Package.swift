@@ -102,7 +102,7 @@ let package = Package(
     .executableTarget(
       name: "chorus-bench",
       dependencies: [
-        "Encoders", "Media", "Tensor", "ChorusAPI",
+        "CBLAS", "Encoders", "Media", "Store", "Tensor", "ChorusAPI",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -110,13 +110,19 @@ if arguments.count >= 2, arguments[1] == "daemon" {
   exit(0)
 }
 
+if arguments.count >= 2, arguments[1] == "search" {
+  // Reads FAISS's side with --python or CHORUS_FAISS_PYTHON (numpy + faiss-cpu), else CHORUS_REFERENCE_PYTHON.
+  try SearchBench.run(root: root, python: option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_FAISS_PYTHON"] ?? python, option: option)
+  exit(0)
+}
+
 if arguments.count >= 2, arguments[1] == "vision" {
   try VisionBench.run()
   exit(0)
 }
 
 guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | daemon | gemm) [--seconds S]\n".utf8))
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | gemm) [--seconds S]\n".utf8))
   exit(2)
 }
 

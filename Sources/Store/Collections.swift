@@ -183,9 +183,9 @@ public final class CollectionStore: Sendable {
 
   /// Inserts or replaces items in one transaction; when it returns, they are on disk.
   public func upsert(_ collection: String, _ items: [StoredItem]) throws {
-    let info = try self.info(collection)
-    for item in items where item.vector.count != info.dimension {
-      throw StoreError.invalid("item '\(item.id)' has a vector of dimension \(item.vector.count); collection '\(collection)' holds \(info.dimension)")
+    let dimension = try self.dimension(collection)
+    for item in items where item.vector.count != dimension {
+      throw StoreError.invalid("item '\(item.id)' has a vector of dimension \(item.vector.count); collection '\(collection)' holds \(dimension)")
     }
     let now = Self.now()
     try write { db in
@@ -203,7 +203,7 @@ public final class CollectionStore: Sendable {
 
   /// Removes items; returns the ids that were not there.
   public func remove(_ collection: String, ids: [String]) throws -> [String] {
-    _ = try info(collection)
+    _ = try dimension(collection)
     let missing = try write { db -> [String] in
       var missing: [String] = []
       for id in ids {
@@ -217,7 +217,7 @@ public final class CollectionStore: Sendable {
   }
 
   public func items(_ collection: String, ids: [String]) throws -> [StoredItem] {
-    _ = try info(collection)
+    _ = try dimension(collection)
     return try database.read { db in
       try ids.compactMap { id in
         try Row.fetchOne(db, sql: "SELECT * FROM items WHERE collection = ? AND id = ?", arguments: [collection, id]).map(Self.item)
@@ -227,14 +227,14 @@ public final class CollectionStore: Sendable {
 
   /// Items in id order after `after` (exclusive), at most `limit`.
   public func page(_ collection: String, after: String, limit: Int) throws -> [StoredItem] {
-    _ = try info(collection)
+    _ = try dimension(collection)
     return try database.read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM items WHERE collection = ? AND id > ? ORDER BY id LIMIT ?", arguments: [collection, after, limit]).map(Self.item)
     }
   }
 
   public func presentContent(_ collection: String, hashes: [String]) throws -> [String] {
-    _ = try info(collection)
+    _ = try dimension(collection)
     return try database.read { db in
       try hashes.filter { hash in
         try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE collection = ? AND content_hash = ? LIMIT 1", arguments: [collection, hash]) == true
@@ -244,11 +244,12 @@ public final class CollectionStore: Sendable {
 
   /// Top-k by cosine similarity, exact, with the filter applied before ranking.
   public func search(_ collection: String, query: [Float], k: Int, filter: SearchFilter, efSearch: Int? = nil) throws -> [SearchHit] {
-    let info = try self.info(collection)
-    guard query.count == info.dimension else {
-      throw StoreError.invalid("the query vector has dimension \(query.count); collection '\(collection)' holds \(info.dimension)")
+    // The index knows the dimension: info() would count the collection's rows on every search.
+    let index = try self.index(collection)
+    guard query.count == index.dimension else {
+      throw StoreError.invalid("the query vector has dimension \(query.count); collection '\(collection)' holds \(index.dimension)")
     }
-    let ranked = try index(collection).search(query, k: k, filter: filter, efSearch: efSearch)
+    let ranked = index.search(query, k: k, filter: filter, efSearch: efSearch)
     let stored = try items(collection, ids: ranked.map(\.id))
     let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     return ranked.compactMap { hit in byID[hit.id].map { SearchHit(item: $0, score: hit.score) } }
@@ -276,14 +277,14 @@ public final class CollectionStore: Sendable {
   /// segments are then loaded and checked in the background).
   private func index(_ collection: String) throws -> CollectionIndex {
     if let index = indexes.withLock({ $0[collection] }) { return index }
-    let info = try self.info(collection)
+    let dimension = try self.dimension(collection)
     let all = try database.read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM items WHERE collection = ?", arguments: [collection]).map(Self.item)
     }
     return indexes.withLock { indexes in
       if let existing = indexes[collection] { return existing }
       let index = CollectionIndex(
-        dimension: info.dimension, items: all, files: segmentFiles(collection, dimension: info.dimension), settings: indexSettings, queue: indexQueue)
+        dimension: dimension, items: all, files: segmentFiles(collection, dimension: dimension), settings: indexSettings, queue: indexQueue)
       indexes[collection] = index
       return index
     }
@@ -291,6 +292,14 @@ public final class CollectionStore: Sendable {
 
   private func segmentFiles(_ collection: String, dimension: Int) -> SegmentFiles {
     SegmentFiles(directory: SegmentFiles.directory(root: directory, collection: collection), dimension: dimension, parameters: indexSettings.hnsw)
+  }
+
+  /// The collection's dimension, or collectionNotFound (cheap: info() also counts the items).
+  private func dimension(_ collection: String) throws -> Int {
+    if let dimension = try database.read({ try Int.fetchOne($0, sql: "SELECT dimension FROM collections WHERE name = ?", arguments: [collection]) }) {
+      return dimension
+    }
+    throw try notFound(collection)
   }
 
   private func write<T>(_ body: (Database) throws -> T) throws -> T {

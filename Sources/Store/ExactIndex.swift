@@ -32,7 +32,9 @@ final class ExactIndex: Sendable {
       for (indexed, normalised) in rows {
         if let row = state.rowOf[indexed.id] {
           state.items[row] = indexed
-          state.vectors.replaceSubrange(row * dimension..<(row + 1) * dimension, with: normalised)
+          state.vectors.withUnsafeMutableBufferPointer { vectors in
+            normalised.withUnsafeBufferPointer { (vectors.baseAddress! + row * dimension).update(from: $0.baseAddress!, count: dimension) }
+          }
         } else {
           state.rowOf[indexed.id] = state.ids.count
           state.ids.append(indexed.id)
@@ -52,7 +54,11 @@ final class ExactIndex: Sendable {
         if row != last {
           state.ids[row] = state.ids[last]
           state.items[row] = state.items[last]
-          state.vectors.replaceSubrange(row * dimension..<(row + 1) * dimension, with: state.vectors[last * dimension..<(last + 1) * dimension])
+          // In place: a slice of the array as the source would keep its buffer shared and copy it whole.
+          state.vectors.withUnsafeMutableBufferPointer { vectors in
+            let base = vectors.baseAddress!
+            (base + row * dimension).update(from: base + last * dimension, count: dimension)
+          }
           state.rowOf[state.ids[row]] = row
         }
         state.ids.removeLast()
