@@ -218,11 +218,20 @@ public final class CollectionStore: Sendable {
 
   public func items(_ collection: String, ids: [String]) throws -> [StoredItem] {
     _ = try dimension(collection)
-    return try database.read { db in
-      try ids.compactMap { id in
-        try Row.fetchOne(db, sql: "SELECT * FROM items WHERE collection = ? AND id = ?", arguments: [collection, id]).map(Self.item)
+    // One statement for the lot (a search hydrates its k hits this way); results in the order asked.
+    var found: [String: StoredItem] = [:]
+    try database.read { db in
+      for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+        for row in try Row.fetchAll(
+          db, sql: "SELECT * FROM items WHERE collection = ? AND id IN (\(marks))", arguments: StatementArguments([collection] + chunk))
+        {
+          let item = Self.item(row)
+          found[item.id] = item
+        }
       }
     }
+    return ids.compactMap { found[$0] }
   }
 
   /// Items in id order after `after` (exclusive), at most `limit`.
@@ -242,20 +251,23 @@ public final class CollectionStore: Sendable {
     }
   }
 
-  /// Top-k by cosine similarity, exact, with the filter applied before ranking.
+  /// Top-k by cosine similarity with the filter applied (exact, or HNSW above the threshold), with the items.
   public func search(_ collection: String, query: [Float], k: Int, filter: SearchFilter, efSearch: Int? = nil) throws -> [SearchHit] {
-    // The index knows the dimension: info() would count the collection's rows on every search.
-    let index = try self.index(collection)
-    guard query.count == index.dimension else {
-      throw StoreError.invalid("the query vector has dimension \(query.count); collection '\(collection)' holds \(index.dimension)")
-    }
-    let ranked = index.search(query, k: k, filter: filter, efSearch: efSearch)
+    let ranked = try rank(collection, query: query, k: k, filter: filter, efSearch: efSearch)
     let stored = try items(collection, ids: ranked.map(\.id))
     let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     return ranked.compactMap { hit in byID[hit.id].map { SearchHit(item: $0, score: hit.score) } }
   }
 
-  // MARK: Internals
+  /// The ids and scores of a search, from memory alone (no item is read from the file).
+  public func rank(_ collection: String, query: [Float], k: Int, filter: SearchFilter, efSearch: Int? = nil) throws -> [(id: String, score: Float)] {
+    // The index knows the dimension: info() would count the collection's rows on every search.
+    let index = try self.index(collection)
+    guard query.count == index.dimension else {
+      throw StoreError.invalid("the query vector has dimension \(query.count); collection '\(collection)' holds \(index.dimension)")
+    }
+    return index.search(query, k: k, filter: filter, efSearch: efSearch)
+  }
 
   /// How far the collection's HNSW index has got.
   public func indexStatus(_ collection: String) throws -> IndexStatus {
@@ -326,7 +338,7 @@ public final class CollectionStore: Sendable {
 
   private static func item(_ row: Row) -> StoredItem {
     let metadataJSON: String = row["metadata"]
-    let metadata = (try? JSONSerialization.jsonObject(with: Data(metadataJSON.utf8)) as? [String: String]) ?? [:]
+    let metadata = metadataJSON == "{}" ? [:] : (try? JSONSerialization.jsonObject(with: Data(metadataJSON.utf8)) as? [String: String]) ?? [:]
     return StoredItem(
       id: row["id"], modality: row["modality"], vector: VectorCache.floats(row["vector"]), metadata: metadata, source: row["source"],
       contentHash: row["content_hash"], updatedUnixMs: row["updated_ms"])
