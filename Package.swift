@@ -41,8 +41,14 @@ let package = Package(
     .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
     // libpng (Debian libpng-dev) behind a small C reader: libpng reports errors by longjmp, which Swift cannot catch.
     .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16")]),
-    // Bytes to pixels: JPEG and PNG decoding, reference-exact resizing, cropping and normalisation.
-    .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG", "CKernels"]),
+    // libsndfile (Debian libsndfile1-dev) reading from memory through a small C reader (its virtual I/O callbacks).
+    .target(name: "CAudio", path: "Sources/CAudio", linkerSettings: [.linkedLibrary("sndfile")]),
+    // libsoxr (Debian libsoxr-dev) and FFTW single precision (Debian libfftw3-dev).
+    .systemLibrary(name: "CSoxr", path: "Sources/CSoxr"),
+    .systemLibrary(name: "CFFTW", path: "Sources/CFFTW"),
+    // Bytes to pixels and samples: JPEG/PNG decoding, reference-exact resizing, cropping and normalisation; audio
+    // decoding, resampling and the mel front ends.
+    .target(name: "Media", dependencies: ["CTurboJPEG", "CPNG", "CKernels", "CAudio", "CSoxr", "CFFTW", "CBLAS"]),
     // The modality of a file told from its bytes (shared by the CLI and the daemon).
     .target(name: "ContentSniffing"),
     // SHA-256: model fingerprints, content hashes, cache keys.

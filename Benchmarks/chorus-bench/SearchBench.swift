@@ -16,7 +16,7 @@ enum SearchBench {
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     let total = Int(option("--vectors") ?? "1000000")!
     let queryCount = Int(option("--queries") ?? "1000")!
-    let efs = (option("--ef") ?? "16,32,64,128").split(separator: ",").compactMap { Int($0) }
+    let efs = (option("--ef") ?? "16,64,128,256,512").split(separator: ",").compactMap { Int($0) }
     let only = option("--only")  // real, perturbed or uniform
     let real = try descriptionVectors(root: root, limit: Int(option("--texts") ?? "50000")!)
     let nReal = real.count / dimension - queryCount

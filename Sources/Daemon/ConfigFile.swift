@@ -36,6 +36,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     cache_disk_bytes = 4294967296
 ///     hnsw_threshold = 20000
 ///     hnsw_ef_search = 64
+///     max_audio_seconds = 7200
+///     audio_window_overlap_seconds = 5
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
 ///
@@ -115,6 +117,12 @@ public enum ConfigFile {
         settings.hnswThreshold = try require(value.int.flatMap { $0 >= 1 ? $0 : nil }, fail(key, "expected a whole number of items, at least 1"))
       case "hnsw_ef_search":
         settings.hnswEfSearch = try require(value.int.flatMap { (1...100_000).contains($0) ? $0 : nil }, fail(key, "expected a whole number from 1 to 100000"))
+      case "max_audio_seconds":
+        settings.maxAudioSeconds = try require(
+          (value.double ?? value.int.map(Double.init)).flatMap { $0 > 0 ? $0 : nil }, fail(key, "expected a number of seconds above 0"))
+      case "audio_window_overlap_seconds":
+        settings.audioWindowOverlapSeconds = try require(
+          (value.double ?? value.int.map(Double.init)).flatMap { $0 >= 0 ? $0 : nil }, fail(key, "expected a number of seconds, 0 or more"))
       case "models":
         guard let models = value.table else { throw fail(key, "expected a table: [models] with name = \"directory\" lines") }
         for name in models.keys {
@@ -127,7 +135,7 @@ public enum ConfigFile {
           settings.models[name] = directory
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, [models]")
       }
     }
     return settings

@@ -46,7 +46,8 @@ public struct Daemon {
       spaces: models,
       configuration: EngineConfiguration(
         maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes,
-        maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation, maxFileBytes: settings.maxFileBytes),
+        maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation, maxFileBytes: settings.maxFileBytes,
+        maxAudioSeconds: settings.maxAudioSeconds, audioWindowOverlapSeconds: settings.audioWindowOverlapSeconds),
       cache: cache,
       logger: logger)
 

@@ -70,6 +70,9 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Bytes of the vector cache kept on disk (least recently used entries go first).")
   var cacheDiskBytes: Int?
 
+  @Option(help: "Longest audio clip accepted, in seconds (longer ones get RESOURCE_EXHAUSTED).")
+  var maxAudioSeconds: Double?
+
   @Option(name: .customLong("hnsw-threshold"), help: "Collections of at least this many items are searched through HNSW graphs built in the background.")
   var hnswThreshold: Int?
 
@@ -118,6 +121,8 @@ public struct DaemonCommand: ParsableCommand {
     flags.cacheMemoryBytes = cacheMemoryBytes
     flags.cacheDiskBytes = cacheDiskBytes
     flags.hnswThreshold = hnswThreshold
+    flags.maxAudioSeconds = maxAudioSeconds
+    if let seconds = maxAudioSeconds, !(seconds > 0) { throw ValidationError("--max-audio-seconds must be above 0") }
     if let threshold = hnswThreshold, threshold < 1 { throw ValidationError("--hnsw-threshold must be at least 1") }
     if let bytes = cacheMemoryBytes, bytes < 0 { throw ValidationError("--cache-memory-bytes must not be negative") }
     if let bytes = cacheDiskBytes, bytes < 0 { throw ValidationError("--cache-disk-bytes must not be negative") }

@@ -35,6 +35,10 @@ public struct Settings: Sendable, Equatable {
   public var hnswThreshold: Int
   /// Candidates an HNSW search keeps (higher: better recall, slower).
   public var hnswEfSearch: Int
+  /// Longer audio clips are refused (RESOURCE_EXHAUSTED).
+  public var maxAudioSeconds: Double
+  /// Overlap of consecutive windows of audio longer than the model's window.
+  public var audioWindowOverlapSeconds: Double
 
   public static let defaultSocketMode: UInt16 = 0o660
   public static let defaultMaxRequestBytes = 64 << 20
@@ -48,6 +52,8 @@ public struct Settings: Sendable, Equatable {
   public static let defaultCacheDiskBytes = 4 << 30
   public static let defaultHNSWThreshold = 20_000
   public static let defaultHNSWEfSearch = 64
+  public static let defaultMaxAudioSeconds = 7200.0
+  public static let defaultAudioWindowOverlapSeconds = 5.0
 }
 
 /// Settings as one source gives them: nil means "not said here".
@@ -71,6 +77,8 @@ public struct PartialSettings: Sendable, Equatable {
   public var cacheDiskBytes: Int?
   public var hnswThreshold: Int?
   public var hnswEfSearch: Int?
+  public var maxAudioSeconds: Double?
+  public var audioWindowOverlapSeconds: Double?
 
   public init() {}
 
@@ -95,7 +103,9 @@ public struct PartialSettings: Sendable, Equatable {
       cacheMemoryBytes: flags.cacheMemoryBytes ?? cacheMemoryBytes ?? Settings.defaultCacheMemoryBytes,
       cacheDiskBytes: flags.cacheDiskBytes ?? cacheDiskBytes ?? Settings.defaultCacheDiskBytes,
       hnswThreshold: flags.hnswThreshold ?? hnswThreshold ?? Settings.defaultHNSWThreshold,
-      hnswEfSearch: flags.hnswEfSearch ?? hnswEfSearch ?? Settings.defaultHNSWEfSearch
+      hnswEfSearch: flags.hnswEfSearch ?? hnswEfSearch ?? Settings.defaultHNSWEfSearch,
+      maxAudioSeconds: flags.maxAudioSeconds ?? maxAudioSeconds ?? Settings.defaultMaxAudioSeconds,
+      audioWindowOverlapSeconds: flags.audioWindowOverlapSeconds ?? audioWindowOverlapSeconds ?? Settings.defaultAudioWindowOverlapSeconds
     )
   }
 }

@@ -5,6 +5,7 @@ import Hashing
 public struct LoadedModel: Sendable {
   public var text: (any TextEncoder)?
   public var image: (any ImageEncoder)?
+  public var audio: (any AudioEncoder)?
   /// For a classifier, how its class scores become vectors of a text space (ConSE).
   public var labelHead: LabelHead?
   /// The directory it came from (preprocessing files live there).
@@ -16,7 +17,7 @@ public struct LoadedModel: Sendable {
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
-  public static let supportedModelTypes = ["bert", "clip", "efficientnet_lite"]
+  public static let supportedModelTypes = ["bert", "clip", "efficientnet_lite", "whisper"]
 
   public static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
@@ -31,7 +32,7 @@ public enum ModelDirectory {
       throw CheckpointError("\(weightsPath): missing (Chorus reads safetensors checkpoints)")
     }
     let checkpoint = try SafeTensorsFile(path: weightsPath)
-    var model = LoadedModel(text: nil, image: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
+    var model = LoadedModel(text: nil, image: nil, audio: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
     switch modelType {
     case "bert":
       model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
@@ -42,6 +43,8 @@ public enum ModelDirectory {
       let classifier = try EfficientNetLiteClassifier(config: config, checkpoint: checkpoint)
       model.image = classifier
       model.labelHead = try LabelHead(config: config, directory: directory, classes: classifier.dimension)
+    case "whisper":
+      model.audio = try WhisperEncoder(config: config, checkpoint: checkpoint)
     default:
       throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
     }

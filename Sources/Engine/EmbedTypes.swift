@@ -33,6 +33,15 @@ public struct EmbeddingOutput: Sendable, Equatable {
   public var truncated: Bool
   /// Hex SHA-256 of the input's bytes (UTF-8 for text).
   public var contentHash: String
+  /// Per-window vectors of a long audio clip, when asked for.
+  public var segments: [AudioSegment] = []
+}
+
+/// One window of a long audio clip.
+public struct AudioSegment: Sendable, Equatable {
+  public var startSeconds: Double
+  public var endSeconds: Double
+  public var vector: [Float]
 }
 
 /// Why one input of a batch got no vector; the rest of the batch is unaffected.
@@ -65,11 +74,17 @@ public struct EngineConfiguration: Sendable {
   public var applyEXIFOrientation: Bool
   /// Largest server-side file (`Input.file`) the daemon reads.
   public var maxFileBytes: Int
+  /// Audio clips longer than this are refused (RESOURCE_EXHAUSTED), from the header when it states the length.
+  public var maxAudioSeconds: Double
+  /// Overlap of consecutive windows of a clip longer than the model's window, in seconds.
+  public var audioWindowOverlapSeconds: Double
 
   public init(
     maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 0, maxTextBytes: Int = 65536, maxImagePixels: Int = 50_000_000,
-    applyEXIFOrientation: Bool = true, maxFileBytes: Int = 256 << 20
+    applyEXIFOrientation: Bool = true, maxFileBytes: Int = 256 << 20, maxAudioSeconds: Double = 7200, audioWindowOverlapSeconds: Double = 5
   ) {
+    self.maxAudioSeconds = maxAudioSeconds
+    self.audioWindowOverlapSeconds = audioWindowOverlapSeconds
     self.maxBatchSize = maxBatchSize
     self.maxBatchWaitMicroseconds = maxBatchWaitMicroseconds
     self.maxTextBytes = maxTextBytes

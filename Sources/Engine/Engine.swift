@@ -78,6 +78,7 @@ public final class Engine: Sendable {
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
     var texts: [(index: Int, text: String)] = []
     var images: [(index: Int, data: Data)] = []
+    var clips: [(index: Int, data: Data)] = []
     func unserved(_ modality: Modality) -> InputError {
       InputError(
         .invalidArgument,
@@ -105,17 +106,19 @@ public final class Engine: Sendable {
         if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, text)) }
       case .image(let data):
         if space.image == nil { results[index] = .failure(unserved(.image)) } else { images.append((index, data)) }
-      case .audio:
-        results[index] = .failure(unserved(.audio))
+      case .audio(let data):
+        if space.audio == nil { results[index] = .failure(unserved(.audio)) } else { clips.append((index, data)) }
       case .file:
         break  // loaded above
       }
     }
-    // Text and images run side by side: each modality has its own batcher thread.
+    // The modalities run side by side: each has its own batcher thread.
     async let textOutputs = texts.isEmpty ? [] : space.text!.embed(texts.map(\.text), options: options)
     async let imageOutputs = images.isEmpty ? [] : space.image!.embed(images.map(\.data), options: options)
+    async let audioOutputs = clips.isEmpty ? [] : space.audio!.embed(clips.map(\.data), options: options)
     for (item, output) in zip(texts, await textOutputs) { results[item.index] = output }
     for (item, output) in zip(images, await imageOutputs) { results[item.index] = output }
+    for (item, output) in zip(clips, await audioOutputs) { results[item.index] = output }
     return (space.description, results.map { $0! })
   }
 }

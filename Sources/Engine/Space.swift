@@ -31,13 +31,14 @@ final class Space: Sendable {
   let description: SpaceDescription
   let text: TextPipeline?
   let image: ImagePipeline?
+  let audio: AudioPipeline?
 
   init(name: String, models: [LoadedModel], configuration: EngineConfiguration, cache: VectorCache?) throws {
     func failure(_ model: LoadedModel?, _ reason: String) -> EngineError {
       .modelLoadFailed(name: name, directory: model?.directory.path ?? "(no model)", reason: reason)
     }
-    let texts = models.filter { $0.text != nil }, images = models.filter { $0.image != nil }
-    guard texts.count <= 1, images.count <= 1 else {
+    let texts = models.filter { $0.text != nil }, images = models.filter { $0.image != nil }, audios = models.filter { $0.audio != nil }
+    guard texts.count <= 1, images.count <= 1, audios.count <= 1 else {
       throw failure(models.last, "a space takes at most one encoder per modality; these directories bring two for one modality")
     }
     var encoders: [SpaceDescription.EncoderDescription] = []
@@ -78,11 +79,32 @@ final class Space: Sendable {
       encoders.append(.init(modality: .image, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: 0))
       image = pipeline
     }
-    let dimensions = Set([text?.encoder.dimension, image.map { $0.head == nil ? $0.encoder.dimension : text!.encoder.dimension }].compactMap { $0 })
+    var audio: AudioPipeline?
+    if let model = audios.first, let encoder = model.audio {
+      let file = model.directory.appendingPathComponent("preprocessor_config.json")
+      let features: WhisperFeatureExtractor
+      do {
+        features = FileManager.default.fileExists(atPath: file.path) ? try WhisperFeatureExtractor(configFile: file) : WhisperFeatureExtractor()
+      } catch {
+        throw failure(model, "\(error)")
+      }
+      guard features.melBins == encoder.melBins, features.frames == encoder.frames else {
+        throw failure(
+          model, "\(file.path): the features (\(features.melBins) mel bins × \(features.frames) frames) do not fit the encoder (\(encoder.melBins) × \(encoder.frames))")
+      }
+      let pipeline = AudioPipeline(
+        encoder: encoder, features: features, modelFingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
+      encoders.append(
+        .init(modality: .audio, modelID: model.modelID, architecture: encoder.architecture, fingerprint: pipeline.fingerprint, maxInput: pipeline.maxInputSeconds))
+      audio = pipeline
+    }
+    let dimensions = Set(
+      [text?.encoder.dimension, image.map { $0.head == nil ? $0.encoder.dimension : text!.encoder.dimension }, audio?.encoder.dimension].compactMap { $0 })
     guard let dimension = dimensions.first else { throw failure(models.first, "the model has no encoder Chorus can serve") }
-    guard dimensions.count == 1 else { throw failure(images.first, "the image encoder's dimension differs from the text encoder's (\(dimensions.sorted()))") }
+    guard dimensions.count == 1 else { throw failure(models.last, "the encoders' dimensions differ (\(dimensions.sorted()))") }
     self.text = text
     self.image = image
+    self.audio = audio
     description = SpaceDescription(name: name, dimension: dimension, encoders: encoders)
   }
 }

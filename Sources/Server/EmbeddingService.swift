@@ -36,6 +36,13 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
           $0.cached = embedding.cached
           $0.truncated = embedding.truncated
           $0.contentHash = embedding.contentHash
+          $0.segments = embedding.segments.map { segment in
+            .with {
+              $0.startSeconds = segment.startSeconds
+              $0.endSeconds = segment.endSeconds
+              $0.vector = segment.vector
+            }
+          }
         }
       case .failure(let error):
         results[index].error = ItemErrors.message(error)

@@ -35,8 +35,8 @@ public struct IndexStatus: Sendable, Equatable {
 /// A search asks every segment and scans `fresh`, so it never waits for a build. A write marks the item's old
 /// label dead in its segment at once (removals take effect immediately) and puts the new version in `fresh`.
 /// One background job runs at a time per store: load and check the files, build a segment from `fresh`, or merge
-/// two segments (the newest into the one before once it is an eighth of its size, so a collection holds about
-/// log₈(n / freshLimit) segments), saving each result before it replaces what it was made from.
+/// two segments (the newest with the one before once it is an eighth of its size, the smaller inserted into a
+/// copy of the larger, so a collection holds about log₈(n / freshLimit) segments), saving each result before it replaces what it was made from.
 final class CollectionIndex: Sendable {
   /// A graph and, per label, what search needs of the item.
   final class Segment: Sendable {
@@ -296,8 +296,8 @@ final class CollectionIndex: Sendable {
     }
   }
 
-  /// One segment from `count` neighbouring segments. Two: the newer one's live items are added to a private copy
-  /// of the older graph (read back from its file), so a merge costs the smaller side's insertions; the older
+  /// One segment from `count` neighbouring segments. Two: the smaller one's live items are added to a private copy
+  /// of the larger graph (read back from its file), so a merge costs the smaller side's insertions; the larger
   /// side's dead labels stay in the graph as routing nodes, marked deleted. One (a worn segment): rebuilt from its
   /// live items alone.
   private func merge(first: Int, count: Int) throws {
@@ -306,16 +306,20 @@ final class CollectionIndex: Sendable {
     var vectors: [Float] = []
     var dead: [Bool] = []
     var graph: HNSWGraph?
-    var rest = sources[...]
-    if count == 2, let base = sources[0].entry {
-      let extra = sources[1].liveCount
-      if let copy = try? HNSWGraph.load(path: files.graphPath(base.name), dimension: dimension, parameters: settings.hnsw, extraCapacity: extra),
-        copy.count == sources[0].segment.items.count
+    var rest = sources
+    // The larger side is the base (a bulk load's newest segment is often the largest), so a merge inserts the
+    // smaller side's items only.
+    if count == 2 {
+      let baseIndex = sources[0].segment.items.count >= sources[1].segment.items.count ? 0 : 1
+      let base = sources[baseIndex], other = sources[1 - baseIndex]
+      if let entry = base.entry,
+        let copy = try? HNSWGraph.load(path: files.graphPath(entry.name), dimension: dimension, parameters: settings.hnsw, extraCapacity: other.liveCount),
+        copy.count == base.segment.items.count
       {
         graph = copy
-        items = sources[0].segment.items
-        dead = sources[0].dead
-        rest = sources[1...]
+        items = base.segment.items
+        dead = base.dead
+        rest = [other]
       }
     }
     for source in rest {

@@ -20,9 +20,9 @@ final class DecoderFuzzTests: XCTestCase {
     let deadline = Date().addingTimeInterval(40)
     let cases = 50_000
     for index in 0..<cases {
-      if index == 500 { residentAfterWarmUp = residentBytes() }
+      if index == 500 { residentAfterWarmUp = Self.residentBytes() }
       if Date() > deadline { break }
-      let mutant = mutate(seeds[Int(random.next() % UInt64(seeds.count))], &random)
+      let mutant = Self.mutate(seeds[Int(random.next() % UInt64(seeds.count))], &random)
       do {
         let image = try decoder.decode(mutant)
         XCTAssertEqual(image.pixels.count, image.width * image.height * 3)
@@ -33,7 +33,7 @@ final class DecoderFuzzTests: XCTestCase {
         refused += 1
       }
     }
-    let growth = residentBytes() - residentAfterWarmUp
+    let growth = Self.residentBytes() - residentAfterWarmUp
     print("decoder fuzz: \(decoded + refused) cases, \(decoded) decoded, \(refused) refused, resident growth \(growth >> 10) KiB")
     XCTAssertGreaterThanOrEqual(decoded + refused, 5000, "too few cases ran in the time allowed")
     XCTAssertGreaterThan(decoded, 100)
@@ -41,7 +41,7 @@ final class DecoderFuzzTests: XCTestCase {
     XCTAssertLessThan(growth, 40 << 20, "resident memory grew by \(growth >> 20) MiB over the cases: a leak")
   }
 
-  private func mutate(_ seed: Data, _ random: inout SplitMix64) -> Data {
+  static func mutate(_ seed: Data, _ random: inout SplitMix64) -> Data {
     var bytes = [UInt8](seed)
     func position() -> Int { Int(random.next() % UInt64(max(bytes.count, 1))) }
     for _ in 0..<(1 + random.next() % 3) {
@@ -67,7 +67,7 @@ final class DecoderFuzzTests: XCTestCase {
     return Data(bytes)
   }
 
-  private func residentBytes() -> Int {
+  static func residentBytes() -> Int {
     guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -1,0 +1,14 @@
+import Tensor
+
+/// An audio tower: takes one window's features (as the model directory's preprocessor config prescribes; the
+/// mel front ends live in Media) and returns one vector per window. Decoding and features belong to the engine.
+public protocol AudioEncoder: Sendable {
+  var architecture: String { get }
+  var dimension: Int { get }
+  /// Feature rows (mel bins) and frames of one window.
+  var melBins: Int { get }
+  var frames: Int { get }
+  /// `features[b]` is [melBins, frames] row-major; `samples[b]` how many real samples the window held (Whisper
+  /// averages over the frames that cover them).
+  func embed(features: [[Float]], samples: [Int]) -> [[Float]]
+}
