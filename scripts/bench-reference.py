@@ -13,6 +13,15 @@ Commands (each prints one JSON object on stdout):
                                  (CLIPModel.get_image_features) or effnet (EfficientNet-Lite0 logits,
                                  efficientnet_lite_pytorch), RUNTIME = torch or ort (ONNX Runtime on the exported
                                  graph, 2 threads); and the output of the first image for a parity check
+  make-audio MODEL DIR          write a model of MODEL's shape with random weights (seeded) and its feature
+                                 extractor to DIR: whisper-base (WhisperModel, its encoder as published; a 1-layer
+                                 decoder with a small vocabulary keeps the file small) or ast-base (ASTModel)
+  audio MODEL DIR BATCH SECONDS FILE
+                                 10-second clips/s of the encoder alone on features of FILE (already 16 kHz mono
+                                 float32 samples), and the first clip's embedding for a parity check
+  audio-end-to-end MODEL DIR BATCH SECONDS FILE
+                                 clips/s of soundfile + channel mean + soxr HQ + the feature extractor + the encoder
+                                 on an audio file
   vision-end-to-end MODEL DIR SECONDS FILE...
                                  images/s of load_image + CLIPImageProcessorPil + the network on image files
 
@@ -135,6 +144,59 @@ def vision_end_to_end(kind, directory, seconds, files):
     return {"images_per_second": timed(run, len(files), seconds)}
 
 
+def audio_model(kind, directory):
+    """The encoder as a function of a batch of features, returning Chorus's embedding (normalised)."""
+    if kind == "whisper-base":
+        from transformers import WhisperFeatureExtractor, WhisperModel
+
+        encoder = WhisperModel.from_pretrained(directory).encoder.eval()
+        return (lambda features, frames: torch.nn.functional.normalize(
+            encoder(features).last_hidden_state[:, :frames].mean(dim=1), dim=-1)), WhisperFeatureExtractor.from_pretrained(directory)
+    from transformers import ASTFeatureExtractor, ASTModel
+
+    model = ASTModel.from_pretrained(directory).eval()
+    return (lambda features, frames: torch.nn.functional.normalize(model(features).pooler_output, dim=-1)), ASTFeatureExtractor.from_pretrained(directory)
+
+
+def audio_features(extractor, samples):
+    out = extractor(samples, sampling_rate=16000, return_tensors="pt")
+    return out["input_features"] if "input_features" in out else out["input_values"]
+
+
+def audio(kind, directory, batch, seconds, samples_file):
+    import math
+
+    import numpy as np
+
+    run_model, extractor = audio_model(kind, directory)
+    samples = np.fromfile(samples_file, dtype=np.float32)
+    features = audio_features(extractor, samples).repeat(batch, *([1] * 2))
+    frames = min(1500, math.ceil(len(samples) / 320))
+    first = run_model(features[:1], frames)[0].tolist()
+    return {"clips_per_second": timed(lambda: run_model(features, frames), batch, seconds), "first": first}
+
+
+def audio_end_to_end(kind, directory, batch, seconds, path):
+    import math
+
+    import numpy as np
+    import soundfile
+    import soxr
+
+    run_model, extractor = audio_model(kind, directory)
+
+    def run():
+        clips = []
+        for _ in range(batch):
+            data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            mono = data.mean(axis=1, dtype=np.float32)
+            clips.append(mono if rate == 16000 else soxr.resample(mono, rate, 16000, quality="HQ").astype(np.float32))
+        features = torch.cat([audio_features(extractor, c) for c in clips])
+        return run_model(features, min(1500, math.ceil(len(clips[0]) / 320)))
+
+    return {"clips_per_second": timed(run, batch, seconds)}
+
+
 def main():
     command = sys.argv[1]
     if command == "make-clip-b32":
@@ -163,6 +225,29 @@ def main():
     elif command == "vision":
         model_kind, runtime, directory, batch, seconds, pixels_file = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]), sys.argv[7]
         print(json.dumps(vision(model_kind, runtime, directory, batch, seconds, pixels_file)))
+    elif command == "make-audio":
+        kind, directory = sys.argv[2], sys.argv[3]
+        torch.manual_seed(10)
+        if kind == "whisper-base":
+            from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperModel
+
+            config = WhisperConfig(d_model=512, encoder_layers=6, encoder_attention_heads=8, encoder_ffn_dim=2048, num_mel_bins=80,
+                                   decoder_layers=1, decoder_attention_heads=8, decoder_ffn_dim=2048, vocab_size=64,
+                                   max_target_positions=16, decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2)
+            WhisperModel(config).save_pretrained(directory, safe_serialization=True)
+            WhisperFeatureExtractor().save_pretrained(directory)
+        else:
+            from transformers import ASTConfig, ASTFeatureExtractor, ASTModel
+
+            ASTModel(ASTConfig()).save_pretrained(directory, safe_serialization=True)  # defaults are AST-base
+            ASTFeatureExtractor().save_pretrained(directory)
+        print(json.dumps({"written": directory}))
+    elif command == "audio":
+        kind, directory, batch, seconds, path = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+        print(json.dumps(audio(kind, directory, batch, seconds, path)))
+    elif command == "audio-end-to-end":
+        kind, directory, batch, seconds, path = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+        print(json.dumps(audio_end_to_end(kind, directory, batch, seconds, path)))
     elif command == "vision-end-to-end":
         model_kind, directory, seconds, files = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5:]
         print(json.dumps(vision_end_to_end(model_kind, directory, seconds, files)))

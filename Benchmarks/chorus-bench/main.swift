@@ -116,13 +116,18 @@ if arguments.count >= 2, arguments[1] == "search" {
   exit(0)
 }
 
+if arguments.count >= 2, arguments[1] == "audio" {
+  try AudioBench.run(root: root, option: option)
+  exit(0)
+}
+
 if arguments.count >= 2, arguments[1] == "vision" {
   try VisionBench.run()
   exit(0)
 }
 
 guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | gemm) [--seconds S]\n".utf8))
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | gemm) [--seconds S]\n".utf8))
   exit(2)
 }
 

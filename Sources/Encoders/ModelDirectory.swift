@@ -17,7 +17,7 @@ public struct LoadedModel: Sendable {
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
-  public static let supportedModelTypes = ["bert", "clip", "efficientnet_lite", "whisper"]
+  public static let supportedModelTypes = ["audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "whisper"]
 
   public static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
@@ -45,6 +45,8 @@ public enum ModelDirectory {
       model.labelHead = try LabelHead(config: config, directory: directory, classes: classifier.dimension)
     case "whisper":
       model.audio = try WhisperEncoder(config: config, checkpoint: checkpoint)
+    case "audio-spectrogram-transformer":
+      model.audio = try ASTEncoder(config: config, checkpoint: checkpoint)
     default:
       throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
     }

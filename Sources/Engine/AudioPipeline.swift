@@ -15,7 +15,7 @@ import Tensor
 final class AudioPipeline: Sendable {
   let encoder: any AudioEncoder
   let fingerprint: String
-  private let features: WhisperFeatureExtractor
+  private let features: any AudioFrontEnd
   private let batcher: Batcher<AudioWindow, [Float]>
   private let cache: VectorCache?
   private let inFlight = SingleFlight<Result<AudioResult, InputError>>()
@@ -33,7 +33,7 @@ final class AudioPipeline: Sendable {
     var segments: [AudioSegment]
   }
 
-  init(encoder: any AudioEncoder, features: WhisperFeatureExtractor, modelFingerprint: String, label: String, configuration: EngineConfiguration, cache: VectorCache?) {
+  init(encoder: any AudioEncoder, features: any AudioFrontEnd, modelFingerprint: String, label: String, configuration: EngineConfiguration, cache: VectorCache?) {
     self.encoder = encoder
     self.features = features
     self.cache = cache

@@ -82,15 +82,14 @@ final class Space: Sendable {
     var audio: AudioPipeline?
     if let model = audios.first, let encoder = model.audio {
       let file = model.directory.appendingPathComponent("preprocessor_config.json")
-      let features: WhisperFeatureExtractor
+      let features: any AudioFrontEnd
       do {
-        features = FileManager.default.fileExists(atPath: file.path) ? try WhisperFeatureExtractor(configFile: file) : WhisperFeatureExtractor()
+        features = try AudioFrontEnds.load(configFile: file, fallback: encoder.architecture == "whisper_encoder" ? "whisper" : "ast")
       } catch {
         throw failure(model, "\(error)")
       }
-      guard features.melBins == encoder.melBins, features.frames == encoder.frames else {
-        throw failure(
-          model, "\(file.path): the features (\(features.melBins) mel bins × \(features.frames) frames) do not fit the encoder (\(encoder.melBins) × \(encoder.frames))")
+      guard features.featureShape == encoder.featureShape else {
+        throw failure(model, "\(file.path): the features (\(features.featureShape)) do not fit the encoder (\(encoder.featureShape))")
       }
       let pipeline = AudioPipeline(
         encoder: encoder, features: features, modelFingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)

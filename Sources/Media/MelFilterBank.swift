@@ -26,14 +26,23 @@ public enum MelFilterBank {
     }
   }
 
+  /// `inMelSpace`: the triangles are drawn over mel values of the FFT bins (Kaldi's fbank, AST) instead of hertz.
   public static func filters(
-    frequencyBins: Int, melBins: Int, minFrequency: Double, maxFrequency: Double, samplingRate: Int, scale: Scale, slaneyNorm: Bool
+    frequencyBins: Int, melBins: Int, minFrequency: Double, maxFrequency: Double, samplingRate: Int, scale: Scale, slaneyNorm: Bool,
+    inMelSpace: Bool = false
   ) -> [Float] {
     let melMin = hertzToMel(minFrequency, scale), melMax = hertzToMel(maxFrequency, scale)
-    let edges = (0..<melBins + 2).map { melToHertz(melMin + (melMax - melMin) * Double($0) / Double(melBins + 1), scale) }
-    // numpy.linspace(0, sampling_rate // 2, frequency_bins)
-    let nyquist = Double(samplingRate / 2)
-    let fftFrequencies = (0..<frequencyBins).map { nyquist * Double($0) / Double(frequencyBins - 1) }
+    let melEdges = (0..<melBins + 2).map { melMin + (melMax - melMin) * Double($0) / Double(melBins + 1) }
+    let edges = inMelSpace ? melEdges : melEdges.map { melToHertz($0, scale) }
+    let fftFrequencies: [Double]
+    if inMelSpace {
+      let binWidth = Double(samplingRate) / Double((frequencyBins - 1) * 2)
+      fftFrequencies = (0..<frequencyBins).map { hertzToMel(binWidth * Double($0), scale) }
+    } else {
+      // numpy.linspace(0, sampling_rate // 2, frequency_bins)
+      let nyquist = Double(samplingRate / 2)
+      fftFrequencies = (0..<frequencyBins).map { nyquist * Double($0) / Double(frequencyBins - 1) }
+    }
     var out = [Float](repeating: 0, count: melBins * frequencyBins)
     for m in 0..<melBins {
       let lower = edges[m], centre = edges[m + 1], upper = edges[m + 2]

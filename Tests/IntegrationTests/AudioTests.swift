@@ -8,11 +8,12 @@ import XCTest
 final class AudioTests: XCTestCase {
   static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   static let whisper = tests.appendingPathComponent("EncodersTests/Fixtures/whisper-tiny-random").path
+  static let ast = tests.appendingPathComponent("EncodersTests/Fixtures/ast-tiny-random").path
   static let audio = tests.appendingPathComponent("MediaTests/Fixtures/audio")
   var daemon: DaemonProcess!
 
   override func setUp() async throws {
-    daemon = DaemonProcess(arguments: ["--model", "whisper=\(Self.whisper)", "--max-audio-seconds", "60"])
+    daemon = DaemonProcess(arguments: ["--model", "whisper=\(Self.whisper)", "--model", "ast=\(Self.ast)", "--max-audio-seconds", "60"])
     try await daemon.startServing()
   }
 
@@ -20,10 +21,10 @@ final class AudioTests: XCTestCase {
     daemon.stop()
   }
 
-  func embed(_ clips: [Data], segments: Bool = false) async throws -> Chorus_V1_EmbedResponse {
+  func embed(_ clips: [Data], segments: Bool = false, space: String = "whisper") async throws -> Chorus_V1_EmbedResponse {
     try await daemon.withClient { client in
       try await Chorus_V1_EmbeddingService.Client(wrapping: client).embed(.with {
-        $0.space = "whisper"
+        $0.space = space
         $0.inputs = clips.map { data in .with { $0.audio = data } }
         $0.options.segments = segments
       })
@@ -52,6 +53,24 @@ final class AudioTests: XCTestCase {
     // Still serving, and now from the cache.
     let again = try await embed([try Data(contentsOf: Self.audio.appendingPathComponent("speech.wav"))])
     XCTAssertTrue(again.results[0].embedding.cached)
+  }
+
+  func testASTDirectoryEmbedsFilesLikeTheReference() async throws {
+    let expected = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(contentsOf: Self.tests.appendingPathComponent("EncodersTests/Fixtures/ast_expected.json"))) as? [String: Any])
+    let names = ["speech.wav", "chord-stereo-44k.flac", "noise-48k.ogg", "speech.opus", "sweep.mp3"]
+    let response = try await embed(try names.map { try Data(contentsOf: Self.audio.appendingPathComponent($0)) }, space: "ast")
+    for (index, name) in names.enumerated() {
+      let vector = response.results[index].embedding.vector
+      let reference = try XCTUnwrap((expected[name] as? [String: Any])?["embedding"] as? [Double])
+      let cosine = zip(vector, reference).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+      XCTAssertGreaterThanOrEqual(cosine, 0.9999, name)
+    }
+    let spaces = try await daemon.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).listSpaces(.init()) }
+    let ast = try XCTUnwrap(spaces.spaces.first { $0.name == "ast" })
+    XCTAssertEqual(ast.encoders.map(\.modality), [.audio])
+    XCTAssertEqual(ast.encoders[0].architecture, "audio_spectrogram_transformer")
+    XCTAssertEqual(ast.dimension, 32)
   }
 
   func testLongClipsAreCutIntoWindowsAndOverlongOnesRefused() async throws {

@@ -61,6 +61,22 @@ final class AudioTests: XCTestCase {
     }
   }
 
+  func testKaldiFilterBankEqualsASTFeatureExtractor() throws {
+    let bank = KaldiFilterBank()
+    XCTAssertEqual(bank.featureShape, [1024, 128])
+    for name in ["speech.wav", "chord-stereo-44k.flac", "noise-48k.ogg", "sweep.mp3"] {
+      let samples = try floats(name + ".samples.f32")
+      let features = bank.features(samples[...])
+      let reference = try floats(name + ".ast50.f32")  // the first 50 frames, [50, 128]
+      var worst: Float = 0
+      for i in 0..<50 * 128 { worst = max(worst, abs(features[i] - reference[i])) }
+      print("\(name): AST fbank max abs difference \(worst)")
+      XCTAssertLessThan(worst, 1e-3, name)
+      // Frames past the clip are the padding's normalised zeros.
+      XCTAssertEqual(features[1023 * 128], (0 - -4.2677393) / (2 * 4.5689974), accuracy: 1e-6)
+    }
+  }
+
   func testBadAudioGetsClearErrors() throws {
     func refusal(_ data: Data, maxSeconds: Double = 60) -> AudioDecodeError? {
       do {

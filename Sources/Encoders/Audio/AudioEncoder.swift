@@ -5,10 +5,10 @@ import Tensor
 public protocol AudioEncoder: Sendable {
   var architecture: String { get }
   var dimension: Int { get }
-  /// Feature rows (mel bins) and frames of one window.
-  var melBins: Int { get }
-  var frames: Int { get }
-  /// `features[b]` is [melBins, frames] row-major; `samples[b]` how many real samples the window held (Whisper
+  /// Shape of one window's features, in the layout the front end produces (Whisper [mel, frames], AST
+  /// [frames, mel]).
+  var featureShape: [Int] { get }
+  /// `features[b]` is one window's features; `samples[b]` how many real samples the window held (Whisper
   /// averages over the frames that cover them).
   func embed(features: [[Float]], samples: [Int]) -> [[Float]]
 }

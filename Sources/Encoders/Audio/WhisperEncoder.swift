@@ -7,8 +7,9 @@ import Tensor
 public struct WhisperEncoder: AudioEncoder, @unchecked Sendable {
   public let architecture = "whisper_encoder"
   public let dimension: Int
-  public let melBins: Int
-  public let frames: Int
+  let melBins: Int
+  let frames: Int
+  public var featureShape: [Int] { [melBins, frames] }
   let positions: Int
   let conv1: Tensor  // [d, melBins·3], (channel, tap) order
   let conv1Bias: Tensor

@@ -1,0 +1,82 @@
+import Encoders
+import Foundation
+import Media
+import Tensor
+
+/// `chorus-bench audio`: 10-second clips/s of the Whisper-base and AST-base encoder shapes (random weights written
+/// by the reference), model only and decode + resample + features + encode from a 44.1 kHz stereo FLAC, beside
+/// PyTorch on the same weights and samples in the same run.
+enum AudioBench {
+  static let work = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-audio").path
+
+  static func run(root: URL, option: (String) -> String?) throws {
+    try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+    let clip = work + "/clip-10s-44k-stereo.flac"
+    if !FileManager.default.fileExists(atPath: clip) {
+      let sox = Process()
+      sox.executableURL = URL(fileURLWithPath: "/usr/bin/sox")
+      sox.arguments = ["-n", "-r", "44100", "-c", "2", clip, "synth", "10", "sine", "220-1760", "sine", "330-990", "vol", "0.3"]
+      try sox.run()
+      sox.waitUntilExit()
+    }
+    let data = try Data(contentsOf: URL(fileURLWithPath: clip))
+    let samples = try AudioReader(data, targetRate: 16000, maxSeconds: 60).readAll()
+    let samplesFile = work + "/clip-16k.f32"
+    try samples.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: samplesFile)) }
+    print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(seconds) s per figure; clip: 10 s, 44.1 kHz stereo FLAC")
+    let batches = (option("--batches") ?? "1,4").split(separator: ",").compactMap { Int($0) }
+    for model in ["whisper-base", "ast-base"] where option("--only") == nil || option("--only") == model {
+      let directory = work + "/" + model
+      if !FileManager.default.fileExists(atPath: directory + "/model.safetensors") {
+        guard runReference(["make-audio", model, directory]) != nil else {
+          print("\(model): no reference Python to write the weights (--python)")
+          continue
+        }
+      }
+      let loaded = try ModelDirectory.load(directory)
+      let encoder = loaded.audio!
+      let frontEnd = try AudioFrontEnds.load(configFile: URL(fileURLWithPath: directory + "/preprocessor_config.json"), fallback: model.hasPrefix("whisper") ? "whisper" : "ast")
+      print("\n\(model) (\(encoder.architecture), \(encoder.dimension)-d)")
+      let features = frontEnd.features(samples[...])
+      let ours = l2Normalized(encoder.embed(features: [features], samples: [samples.count])[0])
+      for batch in batches {
+        let modelOnly = rate(batch) { _ = encoder.embed(features: Array(repeating: features, count: batch), samples: Array(repeating: samples.count, count: batch)) }
+        let endToEnd = rate(batch) {
+          var all: [[Float]] = [], counts: [Int] = []
+          for _ in 0..<batch {
+            let clipSamples = try! AudioReader(data, targetRate: 16000, maxSeconds: 60).readAll()
+            all.append(frontEnd.features(clipSamples[...]))
+            counts.append(clipSamples.count)
+          }
+          _ = encoder.embed(features: all, samples: counts)
+        }
+        var line = String(format: "  batch %d: chorus model only %.2f clips/s, end to end %.2f clips/s", batch, modelOnly, endToEnd)
+        if let reference = runReference(["audio", model, directory, "\(batch)", "\(seconds)", samplesFile]),
+          let theirs = reference["clips_per_second"] as? Double
+        {
+          line += String(format: "; pytorch model only %.2f (%.2f×)", theirs, modelOnly / theirs)
+          if batch == batches.first, let first = reference["first"] as? [Double] {
+            print(String(format: "  parity vs reference: cosine %.7f", cosineSimilarity(ours, first.map(Float.init))))
+          }
+        }
+        if let reference = runReference(["audio-end-to-end", model, directory, "\(batch)", "\(seconds)", clip]),
+          let theirs = reference["clips_per_second"] as? Double
+        {
+          line += String(format: ", end to end %.2f (%.2f×)", theirs, endToEnd / theirs)
+        }
+        print(line)
+      }
+    }
+  }
+
+  static func rate(_ batch: Int, _ body: () -> Void) -> Double {
+    body()
+    var done = 0
+    let start = Date()
+    while Date().timeIntervalSince(start) < seconds {
+      body()
+      done += batch
+    }
+    return Double(done) / Date().timeIntervalSince(start)
+  }
+}
