@@ -21,7 +21,8 @@ public struct Daemon {
 
   public func run() async throws {
     let startedAt = Date()
-    if let warning = try DataDirectory.prepare(settings.dataDirectory) { logger.warning("\(warning)") }
+    let dataDirectory = try DataDirectory.prepare(settings.dataDirectory)
+    if let warning = dataDirectory.warning { logger.warning("\(warning)") }
     var models = settings.models.mapValues { [$0] }
     if settings.starter && models[Engine.defaultSpaceName] == nil {
       if let directory = StarterModel.locate(configured: settings.starterModel) {
@@ -35,10 +36,13 @@ public struct Daemon {
     let cache: VectorCache
     let collections: CollectionStore
     do {
-      cache = try VectorCache(directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes)
+      cache = try VectorCache(
+        directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes,
+        readOnly: dataDirectory.readOnly)
       collections = try CollectionStore(
         directory: settings.dataDirectory,
-        index: IndexSettings(hnswThreshold: settings.hnswThreshold, hnsw: HNSWParameters(efSearch: settings.hnswEfSearch)))
+        index: IndexSettings(hnswThreshold: settings.hnswThreshold, hnsw: HNSWParameters(efSearch: settings.hnswEfSearch)),
+        readOnly: dataDirectory.readOnly)
     } catch {
       throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
     }

@@ -3,9 +3,17 @@ import Foundation
 /// The data dir: created (0700) if missing and checked by a real write, since access(2) does not see every reason
 /// a write fails.
 enum DataDirectory {
+  struct Prepared {
+    /// Why chorusd serves but cannot store, if so.
+    var warning: String?
+    /// The file system is mounted read-only: the stores open their files read-only.
+    var readOnly = false
+  }
+
   /// Throws when chorusd cannot use the directory at all; returns a warning when it can serve but not store
-  /// (a full disk: reads, searches and cached embeddings keep working, writes fail with RESOURCE_EXHAUSTED).
-  static func prepare(_ path: String) throws -> String? {
+  /// (a full disk: reads, searches and cached embeddings keep working, writes fail with RESOURCE_EXHAUSTED; a
+  /// read-only file system: the same, writes fail with FAILED_PRECONDITION).
+  static func prepare(_ path: String) throws -> Prepared {
     do {
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     } catch {
@@ -21,9 +29,11 @@ enum DataDirectory {
     }
     switch failure {
     case 0:
-      return nil
+      return Prepared()
     case ENOSPC, EDQUOT:
-      return "the disk holding the data dir \(path) is full: serving what is stored; writes will fail until space is freed"
+      return Prepared(warning: "the disk holding the data dir \(path) is full: serving what is stored; writes will fail until space is freed")
+    case EROFS:
+      return Prepared(warning: "the data dir \(path) is on a read-only file system: serving what is stored; writes will fail", readOnly: true)
     case EACCES, EPERM:
       throw StartupError(description: "the data dir \(path) is not writable by this user (uid \(getuid())); fix its permissions or pass --data-dir")
     default:

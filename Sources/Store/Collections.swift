@@ -96,22 +96,29 @@ struct IndexedItem {
 /// each mirrored in memory for search (`CollectionIndex`: exact, plus HNSW graphs built in the background above
 /// a size threshold and kept under `index/` as derived data).
 public final class CollectionStore: Sendable {
-  private let database: DatabasePool
+  private let database: any DatabaseWriter
   private let indexes = Mutex<[String: CollectionIndex]>([:])
   private let directory: String
   private let indexSettings: IndexSettings
   /// Background index work, one job at a time for the whole store (builds use every core themselves).
   private let indexQueue = DispatchQueue(label: "chorus.index", qos: .utility)
 
-  public init(directory: String, index: IndexSettings = IndexSettings()) throws {
+  /// `readOnly` for a read-only data dir: everything stored is served, every write fails (FAILED_PRECONDITION).
+  public init(directory: String, index: IndexSettings = IndexSettings(), readOnly: Bool = false) throws {
     self.directory = directory
     indexSettings = index
     var configuration = Configuration()
     configuration.prepareDatabase { db in
-      try db.execute(sql: "PRAGMA synchronous = FULL")
+      if !db.configuration.readonly { try db.execute(sql: "PRAGMA synchronous = FULL") }
       try db.execute(sql: "PRAGMA foreign_keys = ON")
     }
-    database = try DatabasePool(path: directory + "/collections.sqlite", configuration: configuration)
+    database = try StoreDatabase.open(path: directory + "/collections.sqlite", readOnly: readOnly, configuration: configuration)
+    if readOnly {
+      guard try database.read({ try $0.tableExists("collections") }) else {
+        throw StoreError.writeFailed(.readOnly, "the data dir is read-only and holds no collections file to serve")
+      }
+      return
+    }
     try database.write { db in
       try db.execute(
         sql: """

@@ -42,16 +42,28 @@ public final class VectorCache: Sendable {
     var diskEntries: Int = 0
   }
 
-  private let database: DatabasePool
+  private let database: any DatabaseWriter
   private let state: Mutex<State>
   private let diskLimit: Int
 
-  /// Opens (or creates) `cache.sqlite` in `directory`.
-  public init(directory: String, memoryLimitBytes: Int, diskLimitBytes: Int) throws {
+  /// Opens (or creates) `cache.sqlite` in `directory`; `readOnly` for a read-only data dir (hits are served, new
+  /// vectors stay in memory only).
+  public init(directory: String, memoryLimitBytes: Int, diskLimitBytes: Int, readOnly: Bool = false) throws {
     var configuration = Configuration()
     // The cache can always be recomputed: NORMAL keeps commits cheap; WAL keeps readers off the writer's back.
-    configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-    database = try DatabasePool(path: directory + "/cache.sqlite", configuration: configuration)
+    if !readOnly { configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") } }
+    database = try StoreDatabase.open(path: directory + "/cache.sqlite", readOnly: readOnly, configuration: configuration)
+    if !readOnly { try Self.createSchema(database) }
+    let (bytes, count) = try database.read { db -> (Int, Int) in
+      guard try db.tableExists("vectors") else { return (0, 0) }
+      let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(vector)), 0) + COUNT(*) * 96, COUNT(*) FROM vectors")!
+      return (row[0], row[1])
+    }
+    state = Mutex(State(memory: LRU(costLimit: memoryLimitBytes), diskBytes: bytes, diskEntries: count))
+    diskLimit = diskLimitBytes
+  }
+
+  private static func createSchema(_ database: any DatabaseWriter) throws {
     try database.write { db in
       try db.execute(
         sql: """
@@ -64,12 +76,6 @@ public final class VectorCache: Sendable {
           CREATE INDEX IF NOT EXISTS vectors_by_use ON vectors(used_ms);
           """)
     }
-    let (bytes, count) = try database.read { db -> (Int, Int) in
-      let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(vector)), 0) + COUNT(*) * 96, COUNT(*) FROM vectors")!
-      return (row[0], row[1])
-    }
-    state = Mutex(State(memory: LRU(costLimit: memoryLimitBytes), diskBytes: bytes, diskEntries: count))
-    diskLimit = diskLimitBytes
   }
 
   /// The entry for `key`, from memory or disk (a disk hit is promoted to memory), counting the hit or miss.

@@ -85,6 +85,72 @@ final class FullDiskTests: XCTestCase {
     try await daemon.waitForExit()
   }
 
+  /// A data dir whose file system is remounted read-only between two runs: chorusd starts, says so, serves every
+  /// stored item and search, and refuses writes with FAILED_PRECONDITION.
+  func testReadOnlyDataDirServesWhatIsStoredAndRefusesWrites() async throws {
+    try XCTSkipUnless(geteuid() == 0, "mounting a tmpfs for the data dir needs root")
+    let directory = DaemonProcess.makeTemporaryDirectory()
+    let data = directory + "/data"
+    try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+    try mount(["-t", "tmpfs", "-o", "size=16m", "tmpfs", data])
+    defer {
+      let unmount = Process()
+      unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+      unmount.arguments = [data]
+      try? unmount.run()
+      unmount.waitUntilExit()
+      try? FileManager.default.removeItem(atPath: directory)
+    }
+    let arguments = ["--no-starter", "--model", "clip=\(Self.clip)"]
+    var daemon = DaemonProcess(arguments: arguments, directory: directory)
+    try await daemon.startServing()
+    let ids = (0..<20).map { "item-\($0)" }
+    try await daemon.withClient { client in
+      let collections = Chorus_V1_CollectionService.Client(wrapping: client)
+      _ = try await collections.createCollection(.with {
+        $0.name = "notes"
+        $0.space = "clip"
+      })
+      _ = try await collections.upsert(.with {
+        $0.collection = "notes"
+        $0.items = ids.enumerated().map { index, id in
+          .with {
+            $0.id = id
+            $0.vector = .with { $0.values = (0..<24).map { Float(($0 * 7 + index * 13) % 11) - 5 } }
+          }
+        }
+      })
+    }
+    // A clean stop: SQLite folds its WAL into the files on close.
+    daemon.signal(SIGTERM)
+    let status = try await daemon.waitForExit()
+    XCTAssertEqual(status, 0)
+    try mount(["-o", "remount,ro", data])
+
+    daemon = DaemonProcess(arguments: arguments, directory: directory)
+    try await daemon.startServing()
+    XCTAssertTrue(daemon.stderr.contains("read-only file system"), daemon.stderr)
+    try await assertEverythingThere(daemon, ids)
+    let refusal = try await daemon.withClient { client -> RPCError? in
+      do {
+        _ = try await Chorus_V1_CollectionService.Client(wrapping: client).upsert(.with {
+          $0.collection = "notes"
+          $0.items = [.with {
+            $0.id = "new"
+            $0.vector = .with { $0.values = Array(repeating: 1, count: 24) }
+          }]
+        })
+        return nil
+      } catch {
+        return error as? RPCError
+      }
+    }
+    XCTAssertEqual(refusal?.code, .failedPrecondition, "\(String(describing: refusal))")
+    XCTAssertTrue(refusal?.message.contains("read-only") ?? false, "\(String(describing: refusal))")
+    daemon.signal(SIGKILL)
+    _ = try await daemon.waitForExit()
+  }
+
   func assertEverythingThere(_ daemon: DaemonProcess, _ ids: [String]) async throws {
     try await daemon.withClient { client in
       let collections = Chorus_V1_CollectionService.Client(wrapping: client)
