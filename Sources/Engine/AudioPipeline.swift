@@ -39,7 +39,9 @@ final class AudioPipeline: Sendable {
     self.cache = cache
     maxSeconds = configuration.maxAudioSeconds
     overlapSamples = min(features.windowSamples / 2, Int(configuration.audioWindowOverlapSeconds * Double(features.samplingRate)))
-    windowsPerStep = max(1, configuration.maxBatchSize)
+    // Eight 30-second windows are 12,000 tokens per GEMM for Whisper: enough to keep BLAS busy, and a long clip
+    // then holds at most eight windows of samples and features at a time.
+    windowsPerStep = max(1, min(8, configuration.maxBatchSize))
     var hasher = SHA256Hasher()
     hasher.update("\(modelFingerprint)\naudio soxr_hq mono-mean overlap=\(overlapSamples)\n")
     fingerprint = hasher.hexDigest()

