@@ -76,11 +76,11 @@ def stubs():
 
 
 class Daemon:
-    def __init__(self, starter_text_model, data_dir):
+    def __init__(self, starter_text_model, data_dir, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="chorus-eval-", dir="/tmp")
         self.socket = os.path.join(self.dir, "s.sock")
         self.process = subprocess.Popen([str(ROOT / ".build" / "release" / "chorusd"), "--socket", self.socket, "--data-dir", data_dir,
-                                         "--starter-model", str(starter_text_model), "--log-level", "warning"])
+                                         "--starter-model", str(starter_text_model), "--log-level", "warning", *extra_args])
         self.channel = grpc.insecure_channel(f"unix://{self.socket}")
         grpc.channel_ready_future(self.channel).result(timeout=60)
 

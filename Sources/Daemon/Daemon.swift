@@ -26,7 +26,8 @@ public struct Daemon {
     var models = settings.models.mapValues { [$0] }
     if settings.starter && models[Engine.defaultSpaceName] == nil {
       if let directory = StarterModel.locate(configured: settings.starterModel) {
-        models[Engine.defaultSpaceName] = [directory] + (StarterModel.imageModel(besideTextModel: directory).map { [$0] } ?? [])
+        models[Engine.defaultSpaceName] =
+          [directory] + [StarterModel.imageModel(besideTextModel: directory), StarterModel.audioModel(besideTextModel: directory)].compactMap { $0 }
       } else if let configured = settings.starterModel {
         throw StartupError(description: "the starter model directory \(configured) does not exist (fix starter_model, or turn the starter off with --no-starter)")
       } else {

@@ -5,6 +5,14 @@ import Foundation
 enum StarterModel {
   static let directoryName = "all-MiniLM-L6-v2"
   static let imageDirectoryName = "efficientnet-lite0"
+  static let audioDirectoryName = "whisper-base-encoder"
+
+  /// The audio model beside the text model, when it is there with its projection head into the text space (without
+  /// the head its vectors live in a space of their own and cannot join the starter).
+  static func audioModel(besideTextModel text: String) -> String? {
+    let path = URL(fileURLWithPath: text).deletingLastPathComponent().appendingPathComponent(audioDirectoryName).path
+    return FileManager.default.fileExists(atPath: path + "/projection.safetensors") ? path : nil
+  }
 
   /// The image model in the same folder as the text model, when it is there.
   static func imageModel(besideTextModel text: String) -> String? {

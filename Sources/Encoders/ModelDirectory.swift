@@ -6,6 +6,8 @@ public struct LoadedModel: Sendable {
   public var text: (any TextEncoder)?
   public var image: (any ImageEncoder)?
   public var audio: (any AudioEncoder)?
+  /// A trained map from the audio encoder's space into a text space (projection.safetensors), if the directory has one.
+  public var audioProjection: ProjectionHead?
   /// For a classifier, how its class scores become vectors of a text space (ConSE).
   public var labelHead: LabelHead?
   /// The directory it came from (preprocessing files live there).
@@ -32,7 +34,7 @@ public enum ModelDirectory {
       throw CheckpointError("\(weightsPath): missing (Chorus reads safetensors checkpoints)")
     }
     let checkpoint = try SafeTensorsFile(path: weightsPath)
-    var model = LoadedModel(text: nil, image: nil, audio: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
+    var model = LoadedModel(text: nil, image: nil, audio: nil, audioProjection: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
     switch modelType {
     case "bert":
       model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
@@ -50,15 +52,21 @@ public enum ModelDirectory {
     default:
       throw CheckpointError("\(config.url.path): model_type '\(modelType)' is not supported (supported: \(supportedModelTypes.joined(separator: ", ")))")
     }
+    if let audio = model.audio {
+      model.audioProjection = try ProjectionHead(directory: directory, inputDimension: audio.dimension)
+    }
     return model
   }
 
-  /// Hash of the weights plus every JSON/text file of the directory and its module folders, so that a change
-  /// to preprocessing, tokenizer or head config changes the fingerprint too.
+  /// Hash of the weights (and a projection head's) plus every JSON/text file of the directory and its module
+  /// folders, so that a change to preprocessing, tokenizer or head config changes the fingerprint too.
   static func fingerprint(_ directory: URL) throws -> String {
     var hasher = SHA256Hasher()
     hasher.update("chorus-fingerprint-v1\n")
     hasher.update(try SHA256Hasher.hexDigest(ofFile: directory.appendingPathComponent("model.safetensors").path))
+    // A trained head's weights change the vectors too.
+    let projection = directory.appendingPathComponent("projection.safetensors").path
+    if FileManager.default.fileExists(atPath: projection) { hasher.update("projection " + (try SHA256Hasher.hexDigest(ofFile: projection))) }
     let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
     var files: [URL] = []
     while let url = enumerator?.nextObject() as? URL {

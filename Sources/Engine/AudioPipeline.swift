@@ -33,8 +33,16 @@ final class AudioPipeline: Sendable {
     var segments: [AudioSegment]
   }
 
-  init(encoder: any AudioEncoder, features: any AudioFrontEnd, modelFingerprint: String, label: String, configuration: EngineConfiguration, cache: VectorCache?) {
+  /// The dimension of the vectors it returns (the projection's, when the model has one).
+  let dimension: Int
+
+  /// `projection`: a trained head into another space (the starter's text space), applied to every window.
+  init(
+    encoder: any AudioEncoder, projection: ProjectionHead? = nil, features: any AudioFrontEnd, modelFingerprint: String, label: String,
+    configuration: EngineConfiguration, cache: VectorCache?
+  ) {
     self.encoder = encoder
+    dimension = projection?.outputDimension ?? encoder.dimension
     self.features = features
     self.cache = cache
     maxSeconds = configuration.maxAudioSeconds
@@ -46,7 +54,9 @@ final class AudioPipeline: Sendable {
     hasher.update("\(modelFingerprint)\naudio soxr_hq mono-mean overlap=\(overlapSamples)\n")
     fingerprint = hasher.hexDigest()
     batcher = Batcher(label: "\(label).audio", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds) {
-      batch in encoder.embed(features: batch.map(\.features), samples: batch.map(\.samples))
+      batch in
+      let vectors = encoder.embed(features: batch.map(\.features), samples: batch.map(\.samples))
+      return projection?.apply(vectors) ?? vectors
     }
   }
 
@@ -145,7 +155,7 @@ final class AudioPipeline: Sendable {
     }
     if segments.count == 1 { return .success(AudioResult(vector: segments[0].vector, segments: segments)) }
     // Each window counts by the new audio it brought (its first, whole; the others, past the overlap).
-    var pooled = [Double](repeating: 0, count: encoder.dimension)
+    var pooled = [Double](repeating: 0, count: dimension)
     let total = weights.reduce(0, +)
     for (segment, weight) in zip(segments, weights) {
       let normalised = l2Normalized(segment.vector)

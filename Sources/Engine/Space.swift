@@ -92,13 +92,15 @@ final class Space: Sendable {
         throw failure(model, "\(file.path): the features (\(features.featureShape)) do not fit the encoder (\(encoder.featureShape))")
       }
       let pipeline = AudioPipeline(
-        encoder: encoder, features: features, modelFingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
+        encoder: encoder, projection: model.audioProjection, features: features, modelFingerprint: model.fingerprint, label: name,
+        configuration: configuration, cache: cache)
+      let architecture = encoder.architecture + (model.audioProjection == nil ? "" : "+projection")
       encoders.append(
-        .init(modality: .audio, modelID: model.modelID, architecture: encoder.architecture, fingerprint: pipeline.fingerprint, maxInput: pipeline.maxInputSeconds))
+        .init(modality: .audio, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: pipeline.maxInputSeconds))
       audio = pipeline
     }
     let dimensions = Set(
-      [text?.encoder.dimension, image.map { $0.head == nil ? $0.encoder.dimension : text!.encoder.dimension }, audio?.encoder.dimension].compactMap { $0 })
+      [text?.encoder.dimension, image.map { $0.head == nil ? $0.encoder.dimension : text!.encoder.dimension }, audio?.dimension].compactMap { $0 })
     guard let dimension = dimensions.first else { throw failure(models.first, "the model has no encoder Chorus can serve") }
     guard dimensions.count == 1 else { throw failure(models.last, "the encoders' dimensions differ (\(dimensions.sorted()))") }
     self.text = text

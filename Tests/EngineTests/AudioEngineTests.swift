@@ -1,0 +1,70 @@
+import Encoders
+import Foundation
+import Logging
+import Tensor
+import XCTest
+
+@testable import Engine
+
+/// Audio through the engine with a projection head: a copy of the tiny random Whisper directory given a
+/// projection.safetensors lands in the head's space, joins a text model of that dimension, and changes the
+/// fingerprint.
+final class AudioEngineTests: XCTestCase {
+  let logger = Logger(label: "test")
+  let tests = fixtures.deletingLastPathComponent().deletingLastPathComponent()
+
+  func testProjectionHeadMapsWindowsIntoTheTextSpace() async throws {
+    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("whisper-head-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let source = fixtures.appendingPathComponent("whisper-tiny-random")
+    for name in ["model.safetensors", "config.json", "preprocessor_config.json"] {
+      try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+    }
+    // A head 64 → 24 (tiny-clip's text dimension) with known weights.
+    let weight: [Float] = (0..<24 * 64).map { (index: Int) -> Float in Float((index * 37) % 17) / 17 - 0.5 }
+    let bias: [Float] = (0..<24).map { (index: Int) -> Float in Float(index) / 100 }
+    try Self.safetensors(["bias": ([24], bias), "weight": ([24, 64], weight)]).write(to: directory.appendingPathComponent("projection.safetensors"))
+    try #"{"target": "tiny-clip"}"#.write(to: directory.appendingPathComponent("projection.json"), atomically: true, encoding: .utf8)
+
+    let bare = try ModelDirectory.load(source.path), headed = try ModelDirectory.load(directory.path)
+    XCTAssertNotEqual(bare.fingerprint, headed.fingerprint)
+    let head = try XCTUnwrap(headed.audioProjection)
+    XCTAssertEqual(head.outputDimension, 24)
+    XCTAssertEqual(head.target, "tiny-clip")
+
+    let engine = try Engine(
+      spaces: ["both": [fixtures.appendingPathComponent("tiny-clip").path, directory.path], "whisper": [source.path]], configuration: EngineConfiguration(),
+      cache: nil, logger: logger)
+    let space = try engine.space(named: "both")
+    XCTAssertEqual(space.dimension, 24)
+    XCTAssertEqual(space.modalities, [.text, .image, .audio])
+    XCTAssertEqual(space.encoders.last?.architecture, "whisper_encoder+projection")
+
+    let clip = try Data(contentsOf: tests.appendingPathComponent("MediaTests/Fixtures/audio/speech.wav"))
+    let projected = try await engine.embed(space: "both", inputs: [.audio(clip)], options: EmbedOptions()).results[0].get().vector
+    let plain = try await engine.embed(space: "whisper", inputs: [.audio(clip)], options: EmbedOptions()).results[0].get().vector
+    // By hand: W · normalise(encoder vector) + b, normalised.
+    var expected = [Float](repeating: 0, count: 24)
+    for row in 0..<24 {
+      var sum = bias[row]
+      for column in 0..<64 { sum += weight[row * 64 + column] * plain[column] }
+      expected[row] = sum
+    }
+    XCTAssertLessThan(maxAbsDifference(projected, l2Normalized(expected)), 1e-5)
+  }
+
+  static func safetensors(_ tensors: [String: ([Int], [Float])]) -> Data {
+    var header: [String: Any] = [:], blob = Data()
+    for name in tensors.keys.sorted() {
+      let (shape, values) = tensors[name]!
+      header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [blob.count, blob.count + values.count * 4]]
+      values.withUnsafeBytes { blob.append(contentsOf: $0) }
+    }
+    var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+    while json.count % 8 != 0 { json.append(0x20) }
+    var data = Data()
+    withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+    return data + json + blob
+  }
+}
