@@ -103,11 +103,12 @@ def fit(x, y, strength):
     return w, my - mx @ w
 
 
-def recall(audio, texts, captions, ks=(1, 5)):
-    """Each distinct caption ranks the split's sounds; a hit when one of its own sounds is in the top k."""
+def recall(audio, texts, captions, ks=(1, 5), queries=None):
+    """Each distinct caption (of `queries`, default all) ranks all the split's sounds; a hit when one of its own
+    sounds is in the top k."""
     audio = audio / np.linalg.norm(audio, axis=1, keepdims=True)
     hits = {k: 0 for k in ks}
-    distinct = sorted(set(captions))
+    distinct = sorted(set(queries if queries is not None else captions))
     for caption in distinct:
         query = texts[captions.index(caption)]
         order = np.argsort(-(audio @ query))
@@ -151,8 +152,12 @@ def main():
         w, b = fit(audio[train], texts[train], best[0])
         reported = recall(audio[report] @ w + b, texts[report], [everything[i][2] for i in report])
         chance = {f"chance@{k}": round(k / reported["sounds"], 4) for k in (1, 5)}
-        kinds = {kind: sum(1 for i in report if everything[i][0].startswith(kind)) for kind in ("stamp:", "speech:", "sox:")}
-        result = {"ridge": best[0], "train_pairs": len(train), "report": reported | chance, "report_sounds_by_source": kinds}
+        captions = [everything[i][2] for i in report]
+        by_source = {}
+        for kind in ("stamp:", "speech:", "sox:"):
+            own = [everything[i][2] for i in report if everything[i][0].startswith(kind)]
+            by_source[kind[:-1]] = recall(audio[report] @ w + b, texts[report], captions, queries=own) if own else {}
+        result = {"ridge": best[0], "train_pairs": len(train), "report": reported | chance, "report_by_source": by_source}
         print(json.dumps(result), flush=True)
         OUT.mkdir(parents=True, exist_ok=True)
         write_safetensors(OUT / "projection.safetensors", {"weight": w.T.astype(np.float32), "bias": b.astype(np.float32)})

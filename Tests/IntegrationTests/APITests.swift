@@ -47,13 +47,44 @@ final class APITests: XCTestCase {
     XCTAssertEqual(spaces.defaultSpace, "starter")
     let starter = try XCTUnwrap(spaces.spaces.first { $0.name == "starter" })
     XCTAssertEqual(starter.dimension, 384)
-    XCTAssertEqual(starter.encoders.map(\.modality), [.text, .image])
+    XCTAssertEqual(starter.encoders.map(\.modality), [.text, .image, .audio])
+    XCTAssertEqual(starter.encoders[2].architecture, "whisper_encoder+projection")
+    XCTAssertEqual(starter.encoders[2].modelID, "whisper-base-encoder")
     XCTAssertEqual(starter.encoders[0].architecture, "bert")
     XCTAssertEqual(starter.encoders[1].architecture, "efficientnet_lite+conse")
     XCTAssertEqual(starter.encoders[1].modelID, "efficientnet-lite0")
     XCTAssertEqual(starter.encoders[0].modelID, "all-MiniLM-L6-v2")
     XCTAssertEqual(starter.encoders[0].fingerprint.count, 64)
     XCTAssertEqual(starter.encoders[0].maxInput, 256)
+  }
+
+  /// The starter's audio (Whisper base + its trained head) lands near the text of what is said: espeak-ng speaks
+  /// three sentences the head never saw, and each one's own caption ranks first among the three.
+  func testStarterPutsSpeechNearItsCaption() async throws {
+    let sentences = ["The pilot is reading a book before lunch.", "A little girl waters the flowers at night.", "The farmer rides a bicycle in the rain."]
+    // Sent as server-side files: the clips together are over this daemon's 64 KiB request limit.
+    var paths: [String] = []
+    defer { for path in paths { try? FileManager.default.removeItem(atPath: path) } }
+    for (index, sentence) in sentences.enumerated() {
+      let path = NSTemporaryDirectory() + "speech-\(UUID().uuidString.prefix(6))-\(index).wav"
+      let espeak = Process()
+      espeak.executableURL = URL(fileURLWithPath: "/usr/bin/espeak-ng")
+      espeak.arguments = ["-w", path, sentence]
+      try espeak.run()
+      espeak.waitUntilExit()
+      paths.append(path)
+    }
+    let response = try await daemon.withClient { client in
+      try await Chorus_V1_EmbeddingService.Client(wrapping: client).embed(.with {
+        $0.inputs = paths.map { path in .with { $0.file = .with { $0.path = path } } } + sentences.map { text in .with { $0.text = text } }
+      })
+    }
+    let vectors = response.results.map(\.embedding.vector)
+    XCTAssertEqual(vectors.map(\.count), Array(repeating: 384, count: 6), "\(response.results.map(\.error.message))")
+    for index in 0..<3 {
+      let scores = (0..<3).map { caption in zip(vectors[index], vectors[3 + caption]).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+      XCTAssertEqual(scores.firstIndex(of: scores.max()!), index, "\(sentences[index]): \(scores)")
+    }
   }
 
   /// Through the socket, the starter's vectors equal sentence-transformers' (fixture from the reference).

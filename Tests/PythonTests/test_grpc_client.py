@@ -39,8 +39,8 @@ def test_starter_space_is_listed(daemon):
     assert spaces.default_space == "starter"
     (starter,) = [s for s in spaces.spaces if s.name == "starter"]
     assert starter.dimension == 384
-    assert [e.modality for e in starter.encoders] == [common_pb2.MODALITY_TEXT, common_pb2.MODALITY_IMAGE]
-    assert [e.architecture for e in starter.encoders] == ["bert", "efficientnet_lite+conse"]
+    assert [e.modality for e in starter.encoders] == [common_pb2.MODALITY_TEXT, common_pb2.MODALITY_IMAGE, common_pb2.MODALITY_AUDIO]
+    assert [e.architecture for e in starter.encoders] == ["bert", "efficientnet_lite+conse", "whisper_encoder+projection"]
 
 
 def test_embed_batch_answers_each_input_in_order(daemon):
@@ -53,7 +53,7 @@ def test_embed_batch_answers_each_input_in_order(daemon):
     assert len(vector) == 384
     assert abs(sum(v * v for v in vector) - 1.0) < 1e-4
     assert response.results[1].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
-    assert "cannot embed audio" in response.results[2].error.message
+    assert response.results[2].error.message.startswith("audio: cannot read the audio"), response.results[2].error.message
 
 
 def test_embed_matches_reference_vectors(daemon):
@@ -91,7 +91,7 @@ def test_server_side_files_are_read_by_the_daemon(daemon, tmp_path):
     assert "cannot tell its modality" in response.results[2].error.message
     assert response.results[3].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert "not a regular file" in response.results[3].error.message
-    assert "cannot embed audio" in response.results[4].error.message
+    assert response.results[4].error.message.startswith("audio: cannot read the audio"), response.results[4].error.message
 
 
 def test_oversized_request_is_resource_exhausted_and_daemon_keeps_serving(daemon):
