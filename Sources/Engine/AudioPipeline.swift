@@ -110,7 +110,7 @@ final class AudioPipeline: Sendable {
     let rate = Double(features.samplingRate)
     let overlap = overlapSamples, maxSeconds = self.maxSeconds
     let opened = await offload { () -> Result<AudioWindows, InputError> in
-      do throws(AudioDecodeError) {
+      do throws(MediaDecodeError) {
         let reader = try AudioReader(data, targetRate: features.samplingRate, maxSeconds: maxSeconds)
         return .success(AudioWindows(reader: reader, window: window, overlap: overlap))
       } catch {
@@ -127,7 +127,7 @@ final class AudioPipeline: Sendable {
     while !cutter.finished {
       let batchSize = windowsPerStep
       let next = await offload { () -> Result<[AudioWindows.Window], InputError> in
-        do throws(AudioDecodeError) {
+        do throws(MediaDecodeError) {
           return .success(try cutter.next(batchSize))
         } catch {
           return .failure(Self.inputError(error))
@@ -164,7 +164,7 @@ final class AudioPipeline: Sendable {
     return .success(AudioResult(vector: pooled.map { Float($0) }, segments: segments))
   }
 
-  private static func inputError(_ error: AudioDecodeError) -> InputError {
-    InputError(error.kind == .tooLong ? .resourceExhausted : .invalidArgument, "audio: \(error.message)")
+  private static func inputError(_ error: MediaDecodeError) -> InputError {
+    InputError(error.kind == .overLimit ? .resourceExhausted : .invalidArgument, "audio: \(error.message)")
   }
 }

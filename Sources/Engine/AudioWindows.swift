@@ -24,7 +24,7 @@ final class AudioWindows: @unchecked Sendable {
   }
 
   /// Up to `count` more windows; the last one may be short (it is padded by the feature extractor).
-  func next(_ count: Int) throws(AudioDecodeError) -> [Window] {
+  func next(_ count: Int) throws(MediaDecodeError) -> [Window] {
     var out: [Window] = []
     while out.count < count && !finished {
       let more = try reader.read(window - carried.count)

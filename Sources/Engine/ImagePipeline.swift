@@ -87,10 +87,10 @@ final class ImagePipeline: Sendable {
       for (index, data) in images.enumerated() {
         group.addTask {
           let pixels = await offload { () -> Result<[Float], InputError> in
-            do throws(ImageDecodeError) {
+            do throws(MediaDecodeError) {
               return .success(preprocessor.pixels(try decoder.decode(data)))
             } catch {
-              return .failure(InputError(error.kind == .tooLarge ? .resourceExhausted : .invalidArgument, "image: \(error.message)"))
+              return .failure(InputError(error.kind == .overLimit ? .resourceExhausted : .invalidArgument, "image: \(error.message)"))
             }
           }
           return (index, pixels)

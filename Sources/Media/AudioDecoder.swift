@@ -2,21 +2,6 @@ import CAudio
 import CSoxr
 import Foundation
 
-/// Why audio could not be read. `tooLong` is kept apart so the transport can answer RESOURCE_EXHAUSTED.
-public struct AudioDecodeError: Error, Sendable, Equatable, CustomStringConvertible {
-  public enum Kind: Sendable, Equatable {
-    case invalid, tooLong
-  }
-  public var kind: Kind
-  public var message: String
-  public var description: String { message }
-
-  public init(_ kind: Kind, _ message: String) {
-    self.kind = kind
-    self.message = message
-  }
-}
-
 /// Encoded audio → mono float samples at the model's rate, read a piece at a time: libsndfile decodes (WAV, FLAC,
 /// Ogg Vorbis/Opus, MP3, …), channels are averaged, libsoxr resamples (HQ, as librosa's default `soxr_hq`).
 /// A long file is never held whole as float samples: `read` hands out what the caller asks for.
@@ -45,15 +30,15 @@ public final class AudioReader {
 
   /// Opens the bytes; throws for anything unreadable, a sample rate outside 1 Hz–768 kHz, or a header stating a
   /// duration over `maxSeconds`.
-  public init(_ data: Data, targetRate: Int, maxSeconds: Double) throws(AudioDecodeError) {
-    guard !data.isEmpty else { throw AudioDecodeError(.invalid, "the audio file is empty") }
+  public init(_ data: Data, targetRate: Int, maxSeconds: Double) throws(MediaDecodeError) {
+    guard !data.isEmpty else { throw MediaDecodeError(.invalid, "the audio file is empty") }
     self.data = data
     self.targetRate = targetRate
     self.maxSeconds = maxSeconds
     var error = [CChar](repeating: 0, count: 256)
     let opened = data.withUnsafeBytes { chorus_audio_open($0.baseAddress, $0.count, &error, error.count) }
     guard let opened else {
-      throw AudioDecodeError(.invalid, "cannot read the audio (\(Self.text(error))); supported: \(Self.supportedFormats)")
+      throw MediaDecodeError(.invalid, "cannot read the audio (\(Self.text(error))); supported: \(Self.supportedFormats)")
     }
     handle = opened
     sourceRate = Int(chorus_audio_sample_rate(opened))
@@ -62,14 +47,14 @@ public final class AudioReader {
     chunk = []
     scratch = []
     guard (1...Self.maxSourceRate).contains(sourceRate) else {
-      throw AudioDecodeError(.invalid, "the \(formatName) header states a sample rate of \(sourceRate) Hz; accepted: 1 Hz to \(Self.maxSourceRate) Hz")
+      throw MediaDecodeError(.invalid, "the \(formatName) header states a sample rate of \(sourceRate) Hz; accepted: 1 Hz to \(Self.maxSourceRate) Hz")
     }
-    guard (1...64).contains(channels) else { throw AudioDecodeError(.invalid, "the \(formatName) header states \(channels) channels") }
+    guard (1...64).contains(channels) else { throw MediaDecodeError(.invalid, "the \(formatName) header states \(channels) channels") }
     let frames = Int(chorus_audio_frames(opened))
-    if frames <= 0 { throw AudioDecodeError(.invalid, "the \(formatName) file holds no audio samples") }
+    if frames <= 0 { throw MediaDecodeError(.invalid, "the \(formatName) file holds no audio samples") }
     let seconds = Double(frames) / Double(sourceRate)
     if seconds > maxSeconds {
-      throw AudioDecodeError(.tooLong, String(format: "the clip lasts %.1f s, over the limit of %.0f s (max_audio_seconds)", seconds, maxSeconds))
+      throw MediaDecodeError(.overLimit, String(format: "the clip lasts %.1f s, over the limit of %.0f s (max_audio_seconds)", seconds, maxSeconds))
     }
     chunk = [Float](repeating: 0, count: Self.chunkFrames)
     scratch = [Float](repeating: 0, count: Self.chunkFrames * channels)
@@ -78,7 +63,7 @@ public final class AudioReader {
       var io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I)
       var quality = soxr_quality_spec(UInt(SOXR_HQ), 0)
       resampler = soxr_create(Double(sourceRate), Double(targetRate), 1, &soxrError, &io, &quality, nil)
-      if resampler == nil { throw AudioDecodeError(.invalid, "the resampler could not start: \(soxrError.map { String(cString: $0) } ?? "?")") }
+      if resampler == nil { throw MediaDecodeError(.invalid, "the resampler could not start: \(soxrError.map { String(cString: $0) } ?? "?")") }
     }
   }
 
@@ -91,7 +76,7 @@ public final class AudioReader {
   public var statedSeconds: Double { Double(chorus_audio_frames(handle)) / Double(sourceRate) }
 
   /// Up to `count` samples at the target rate; fewer only at the end of the clip (empty once it is over).
-  public func read(_ count: Int) throws(AudioDecodeError) -> [Float] {
+  public func read(_ count: Int) throws(MediaDecodeError) -> [Float] {
     while pending.count < count && !finished { try decodeMore() }
     let taken = Array(pending.prefix(count))
     pending.removeFirst(taken.count)
@@ -99,31 +84,31 @@ public final class AudioReader {
   }
 
   /// The whole clip (bounded by the duration limit).
-  public func readAll() throws(AudioDecodeError) -> [Float] {
+  public func readAll() throws(MediaDecodeError) -> [Float] {
     while !finished { try decodeMore() }
     defer { pending = [] }
     return pending
   }
 
-  private func decodeMore() throws(AudioDecodeError) {
+  private func decodeMore() throws(MediaDecodeError) {
     var error = [CChar](repeating: 0, count: 256)
     let got = Int(chorus_audio_read_mono(handle, &chunk, Int64(Self.chunkFrames), &scratch, &error, error.count))
-    if got < 0 { throw AudioDecodeError(.invalid, "the \(formatName) data is damaged: \(Self.text(error))") }
+    if got < 0 { throw MediaDecodeError(.invalid, "the \(formatName) data is damaged: \(Self.text(error))") }
     sourceFramesRead += got
     if Double(sourceFramesRead) / Double(sourceRate) > maxSeconds {
-      throw AudioDecodeError(.tooLong, String(format: "the clip lasts over %.0f s, the limit (max_audio_seconds)", maxSeconds))
+      throw MediaDecodeError(.overLimit, String(format: "the clip lasts over %.0f s, the limit (max_audio_seconds)", maxSeconds))
     }
     for i in 0..<got where !chunk[i].isFinite {
-      throw AudioDecodeError(.invalid, String(format: "sample %d (%.3f s) is not a finite number", sourceFramesRead - got + i, Double(sourceFramesRead - got + i) / Double(sourceRate)))
+      throw MediaDecodeError(.invalid, String(format: "sample %d (%.3f s) is not a finite number", sourceFramesRead - got + i, Double(sourceFramesRead - got + i) / Double(sourceRate)))
     }
     if got == 0 {
       finished = true
-      if sourceFramesRead == 0 { throw AudioDecodeError(.invalid, "the \(formatName) file holds no audio samples") }
+      if sourceFramesRead == 0 { throw MediaDecodeError(.invalid, "the \(formatName) file holds no audio samples") }
       // Lossless formats state their length exactly; coming up short means the file was cut (MP3 and Ogg only
       // estimate it).
       let stated = Int(chorus_audio_frames(handle))
       if Self.exactLengthFormats.contains(chorus_audio_format(handle)), sourceFramesRead < stated {
-        throw AudioDecodeError(.invalid, "the \(formatName) file is truncated: its header states \(stated) frames, \(sourceFramesRead) could be decoded")
+        throw MediaDecodeError(.invalid, "the \(formatName) file is truncated: its header states \(stated) frames, \(sourceFramesRead) could be decoded")
       }
     }
     guard let resampler else {
@@ -143,7 +128,7 @@ public final class AudioReader {
             : soxr_process(resampler, input.baseAddress! + consumed, got - consumed, &inputDone, output.baseAddress, room, &outputDone)
         }
       }
-      if let status { throw AudioDecodeError(.invalid, "resampling failed: \(String(cString: status))") }
+      if let status { throw MediaDecodeError(.invalid, "resampling failed: \(String(cString: status))") }
       consumed += inputDone
       pending.append(contentsOf: out[0..<outputDone])
       if got == 0 && outputDone == 0 { break }

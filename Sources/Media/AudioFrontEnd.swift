@@ -24,7 +24,7 @@ public enum AudioFrontEnds {
       let json = try JSONSerialization.jsonObject(with: Data(contentsOf: configFile)) as? [String: Any]
       type = json?["feature_extractor_type"] as? String ?? type
     } else if fallback != "whisper" {
-      throw AudioDecodeError(.invalid, "\(configFile.path) is missing")
+      throw MediaDecodeError(.invalid, "\(configFile.path) is missing")
     }
     switch type {
     case "WhisperFeatureExtractor":
@@ -32,7 +32,7 @@ public enum AudioFrontEnds {
     case "ASTFeatureExtractor":
       return try KaldiFilterBank(configFile: configFile)
     default:
-      throw AudioDecodeError(.invalid, "\(configFile.path): feature_extractor_type '\(type)' is not supported (supported: WhisperFeatureExtractor, ASTFeatureExtractor)")
+      throw MediaDecodeError(.invalid, "\(configFile.path): feature_extractor_type '\(type)' is not supported (supported: WhisperFeatureExtractor, ASTFeatureExtractor)")
     }
   }
 }

@@ -14,7 +14,7 @@ public struct ImageDecoder: Sendable {
     self.applyEXIFOrientation = applyEXIFOrientation
   }
 
-  public func decode(_ data: Data) throws(ImageDecodeError) -> RGBImage {
+  public func decode(_ data: Data) throws(MediaDecodeError) -> RGBImage {
     switch try ImageFormat.sniff(data) {
     case .jpeg:
       let decoded = try JPEGDecoder.decode(data, maxPixels: maxPixels)

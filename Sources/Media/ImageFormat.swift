@@ -8,8 +8,8 @@ public enum ImageFormat: String, Sendable, CaseIterable {
   public static let supportedList = allCases.map(\.rawValue).joined(separator: ", ")
 
   /// The format of `data`, or an error naming what it is (when recognised) and what is supported.
-  public static func sniff(_ data: Data) throws(ImageDecodeError) -> ImageFormat {
-    if data.isEmpty { throw ImageDecodeError(.invalid, "the image is empty (0 bytes)") }
+  public static func sniff(_ data: Data) throws(MediaDecodeError) -> ImageFormat {
+    if data.isEmpty { throw MediaDecodeError(.invalid, "the image is empty (0 bytes)") }
     let head = [UInt8](data.prefix(16))
     func starts(_ bytes: [UInt8], at offset: Int = 0) -> Bool {
       head.count >= offset + bytes.count && Array(head[offset..<offset + bytes.count]) == bytes
@@ -24,7 +24,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
       else if starts([0x49, 0x49, 0x2A, 0x00]) || starts([0x4D, 0x4D, 0x00, 0x2A]) { "TIFF" }
       else if starts([0xFF, 0x0A]) || starts([0x00, 0x00, 0x00, 0x0C, 0x4A, 0x58, 0x4C, 0x20]) { "JPEG XL" }
       else { nil }
-    if let known { throw ImageDecodeError(.invalid, "\(known) images are not supported (supported: \(supportedList))") }
-    throw ImageDecodeError(.invalid, "not an image Chorus can read: the bytes are neither \(supportedList) (supported: \(supportedList))")
+    if let known { throw MediaDecodeError(.invalid, "\(known) images are not supported (supported: \(supportedList))") }
+    throw MediaDecodeError(.invalid, "not an image Chorus can read: the bytes are neither \(supportedList) (supported: \(supportedList))")
   }
 }

@@ -9,17 +9,17 @@ enum JPEGDecoder {
     var orientation: Int
   }
 
-  static func decode(_ data: Data, maxPixels: Int) throws(ImageDecodeError) -> Decoded {
-    guard let handle = tjInitDecompress() else { throw ImageDecodeError(.invalid, "JPEG decoder could not start") }
+  static func decode(_ data: Data, maxPixels: Int) throws(MediaDecodeError) -> Decoded {
+    guard let handle = tjInitDecompress() else { throw MediaDecodeError(.invalid, "JPEG decoder could not start") }
     defer { tjDestroy(handle) }
-    let result: Result<Decoded, ImageDecodeError> = data.withUnsafeBytes { bytes in
+    let result: Result<Decoded, MediaDecodeError> = data.withUnsafeBytes { bytes in
       let source = bytes.bindMemory(to: UInt8.self).baseAddress!
       let size = UInt(bytes.count)
       var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
       guard tjDecompressHeader3(handle, source, size, &width, &height, &subsampling, &colorspace) == 0 else {
         return .failure(failure(handle, "cannot read the JPEG header"))
       }
-      if width <= 0 || height <= 0 { return .failure(ImageDecodeError(.invalid, "cannot read the JPEG header: it states no image size (truncated or not a JPEG)")) }
+      if width <= 0 || height <= 0 { return .failure(MediaDecodeError(.invalid, "cannot read the JPEG header: it states no image size (truncated or not a JPEG)")) }
       if let error = checkSize(width: Int(width), height: Int(height), maxPixels: maxPixels) { return .failure(error) }
       let w = Int(width), h = Int(height)
       let cmyk = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
@@ -55,17 +55,17 @@ enum JPEGDecoder {
     return rgb
   }
 
-  private static func failure(_ handle: tjhandle, _ context: String) -> ImageDecodeError {
+  private static func failure(_ handle: tjhandle, _ context: String) -> MediaDecodeError {
     let detail = String(cString: tjGetErrorStr2(handle))
-    return ImageDecodeError(.invalid, "\(context): \(detail)")
+    return MediaDecodeError(.invalid, "\(context): \(detail)")
   }
 }
 
 /// The pixel limit, checked from the header before any pixel memory is allocated.
-func checkSize(width: Int, height: Int, maxPixels: Int) -> ImageDecodeError? {
-  if width <= 0 || height <= 0 { return ImageDecodeError(.invalid, "the image has no pixels (\(width)x\(height))") }
+func checkSize(width: Int, height: Int, maxPixels: Int) -> MediaDecodeError? {
+  if width <= 0 || height <= 0 { return MediaDecodeError(.invalid, "the image has no pixels (\(width)x\(height))") }
   if width * height > maxPixels {
-    return ImageDecodeError(.tooLarge, "the image is \(width)x\(height) = \(width * height) pixels, over the limit of \(maxPixels) (max_image_pixels)")
+    return MediaDecodeError(.overLimit, "the image is \(width)x\(height) = \(width * height) pixels, over the limit of \(maxPixels) (max_image_pixels)")
   }
   return nil
 }

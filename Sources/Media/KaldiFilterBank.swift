@@ -36,7 +36,7 @@ public struct KaldiFilterBank: AudioFrontEnd {
 
   public init(configFile: URL) throws {
     guard let json = try JSONSerialization.jsonObject(with: Data(contentsOf: configFile)) as? [String: Any] else {
-      throw AudioDecodeError(.invalid, "\(configFile.path) is not a JSON object")
+      throw MediaDecodeError(.invalid, "\(configFile.path) is not a JSON object")
     }
     func number(_ key: String) -> NSNumber? { json[key] as? NSNumber }
     self.init(

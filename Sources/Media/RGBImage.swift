@@ -11,18 +11,3 @@ public struct RGBImage: Sendable, Equatable {
     self.pixels = pixels
   }
 }
-
-/// Why an image could not be read. `tooLarge` is kept apart so the transport can answer RESOURCE_EXHAUSTED.
-public struct ImageDecodeError: Error, Sendable, Equatable, CustomStringConvertible {
-  public enum Kind: Sendable, Equatable {
-    case invalid, tooLarge
-  }
-  public var kind: Kind
-  public var message: String
-  public var description: String { message }
-
-  public init(_ kind: Kind, _ message: String) {
-    self.kind = kind
-    self.message = message
-  }
-}

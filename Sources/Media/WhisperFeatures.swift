@@ -33,7 +33,7 @@ public struct WhisperFeatureExtractor: Sendable {
   /// chunk_length).
   public init(configFile: URL) throws {
     guard let json = try JSONSerialization.jsonObject(with: Data(contentsOf: configFile)) as? [String: Any] else {
-      throw AudioDecodeError(.invalid, "\(configFile.path) is not a JSON object")
+      throw MediaDecodeError(.invalid, "\(configFile.path) is not a JSON object")
     }
     func int(_ key: String, _ fallback: Int) -> Int { (json[key] as? NSNumber)?.intValue ?? fallback }
     self.init(

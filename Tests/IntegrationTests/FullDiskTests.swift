@@ -19,20 +19,28 @@ final class FullDiskTests: XCTestCase {
     guard process.terminationStatus == 0 else { throw Failure("mount \(arguments) failed") }
   }
 
-  func testFullDiskRefusesWritesClearlyKeepsReadsAndLosesNothing() async throws {
-    try XCTSkipUnless(geteuid() == 0, "mounting a small tmpfs for the data dir needs root")
+  /// A temporary directory for the daemon whose `data` folder is a fresh tmpfs of `size`.
+  func mountTmpfs(size: String) throws -> (directory: String, data: String) {
     let directory = DaemonProcess.makeTemporaryDirectory()
     let data = directory + "/data"
     try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-    try mount(["-t", "tmpfs", "-o", "size=2m", "tmpfs", data])
-    defer {
-      let unmount = Process()
-      unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
-      unmount.arguments = [data]
-      try? unmount.run()
-      unmount.waitUntilExit()
-      try? FileManager.default.removeItem(atPath: directory)
-    }
+    try mount(["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", data])
+    return (directory, data)
+  }
+
+  func unmountTmpfs(_ directory: String, _ data: String) {
+    let unmount = Process()
+    unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+    unmount.arguments = [data]
+    try? unmount.run()
+    unmount.waitUntilExit()
+    try? FileManager.default.removeItem(atPath: directory)
+  }
+
+  func testFullDiskRefusesWritesClearlyKeepsReadsAndLosesNothing() async throws {
+    try XCTSkipUnless(geteuid() == 0, "mounting a small tmpfs for the data dir needs root")
+    let (directory, data) = try mountTmpfs(size: "2m")
+    defer { unmountTmpfs(directory, data) }
     let arguments = ["--no-starter", "--model", "clip=\(Self.clip)"]
     var daemon = DaemonProcess(arguments: arguments, directory: directory)
     try await daemon.startServing()
@@ -89,18 +97,8 @@ final class FullDiskTests: XCTestCase {
   /// stored item and search, and refuses writes with FAILED_PRECONDITION.
   func testReadOnlyDataDirServesWhatIsStoredAndRefusesWrites() async throws {
     try XCTSkipUnless(geteuid() == 0, "mounting a tmpfs for the data dir needs root")
-    let directory = DaemonProcess.makeTemporaryDirectory()
-    let data = directory + "/data"
-    try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-    try mount(["-t", "tmpfs", "-o", "size=16m", "tmpfs", data])
-    defer {
-      let unmount = Process()
-      unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
-      unmount.arguments = [data]
-      try? unmount.run()
-      unmount.waitUntilExit()
-      try? FileManager.default.removeItem(atPath: directory)
-    }
+    let (directory, data) = try mountTmpfs(size: "16m")
+    defer { unmountTmpfs(directory, data) }
     let arguments = ["--no-starter", "--model", "clip=\(Self.clip)"]
     var daemon = DaemonProcess(arguments: arguments, directory: directory)
     try await daemon.startServing()

@@ -78,7 +78,7 @@ final class AudioTests: XCTestCase {
   }
 
   func testBadAudioGetsClearErrors() throws {
-    func refusal(_ data: Data, maxSeconds: Double = 60) -> AudioDecodeError? {
+    func refusal(_ data: Data, maxSeconds: Double = 60) -> MediaDecodeError? {
       do {
         _ = try AudioReader(data, targetRate: 16000, maxSeconds: maxSeconds).readAll()
         return nil
@@ -109,14 +109,14 @@ final class AudioTests: XCTestCase {
     samples[500] = .infinity
     XCTAssertTrue(refusal(Self.floatWAV(samples))?.message.contains("not a finite number") ?? false)
     let long = refusal(wav, maxSeconds: 1)
-    XCTAssertEqual(long?.kind, .tooLong)
+    XCTAssertEqual(long?.kind, .overLimit)
     XCTAssertTrue(long?.message.contains("max_audio_seconds") ?? false)
     let garbage = refusal(Data("this is not audio at all, just some text in a file".utf8))
     XCTAssertEqual(garbage?.kind, .invalid)
     XCTAssertTrue(garbage?.message.contains("WAV, FLAC, Ogg Vorbis, Ogg Opus, MP3") ?? false, "\(String(describing: garbage))")
   }
 
-  /// Mutants of every fixture either decode or get an AudioDecodeError; nothing crashes, memory stays flat.
+  /// Mutants of every fixture either decode or get an MediaDecodeError; nothing crashes, memory stays flat.
   func testMutatedAudioNeverCrashesOrLeaks() throws {
     let names = ["speech.wav", "chord-stereo-44k.flac", "noise-48k.ogg", "speech.opus", "sweep.mp3"]
     let seeds = try names.map { try Data(contentsOf: Self.audio.appendingPathComponent($0)) }
@@ -127,7 +127,7 @@ final class AudioTests: XCTestCase {
       if index == 100 { resident = DecoderFuzzTests.residentBytes() }
       if Date() > deadline { break }
       let mutant = DecoderFuzzTests.mutate(seeds[Int(random.next() % UInt64(seeds.count))], &random)
-      do throws(AudioDecodeError) {
+      do throws(MediaDecodeError) {
         let samples = try AudioReader(mutant, targetRate: 16000, maxSeconds: 30).readAll()
         XCTAssertTrue(samples.allSatisfy { $0.isFinite })
         decoded += 1

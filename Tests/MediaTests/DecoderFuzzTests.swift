@@ -4,7 +4,7 @@ import XCTest
 @testable import Media
 
 /// A mutation fuzzer over the fixture files, bounded in cases and time: every mutant either decodes (and then
-/// preprocesses) or gets an ImageDecodeError; nothing crashes, and resident memory does not grow with the cases.
+/// preprocesses) or gets an MediaDecodeError; nothing crashes, and resident memory does not grow with the cases.
 final class DecoderFuzzTests: XCTestCase {
   func testMutatedFilesNeverCrashOrLeak() throws {
     let folders = ["formats", "bad"].map { MediaFixtures.directory.appendingPathComponent($0) }

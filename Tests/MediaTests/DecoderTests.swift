@@ -35,8 +35,8 @@ final class DecoderTests: XCTestCase {
     for (name, value) in cases.sorted(by: { $0.key < $1.key }) {
       let entry = try XCTUnwrap(value as? [String: String])
       XCTAssertThrowsError(try ImageDecoder().decode(try MediaFixtures.data("bad/\(name)")), name) { error in
-        let failure = error as! ImageDecodeError
-        XCTAssertEqual(failure.kind == .tooLarge ? "RESOURCE_EXHAUSTED" : "INVALID_ARGUMENT", entry["code"], "\(name): \(failure)")
+        let failure = error as! MediaDecodeError
+        XCTAssertEqual(failure.kind == .overLimit ? "RESOURCE_EXHAUSTED" : "INVALID_ARGUMENT", entry["code"], "\(name): \(failure)")
         XCTAssertTrue(failure.message.contains(entry["contains"]!), "\(name): '\(failure.message)' lacks '\(entry["contains"]!)'")
       }
     }
@@ -46,7 +46,7 @@ final class DecoderTests: XCTestCase {
     let photo = try MediaFixtures.data("formats/rgb.png")  // 61x43
     XCTAssertNoThrow(try ImageDecoder(maxPixels: 61 * 43).decode(photo))
     XCTAssertThrowsError(try ImageDecoder(maxPixels: 61 * 43 - 1).decode(photo)) { error in
-      XCTAssertEqual((error as! ImageDecodeError).kind, .tooLarge)
+      XCTAssertEqual((error as! MediaDecodeError).kind, .overLimit)
     }
   }
 }
