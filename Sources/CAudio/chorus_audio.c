@@ -63,6 +63,8 @@ chorus_audio *chorus_audio_open(const void *bytes, size_t size, char *error, siz
   return a;
 }
 
+void chorus_audio_rebind(chorus_audio *a, const void *bytes) { a->bytes = bytes; }
+
 int chorus_audio_channels(const chorus_audio *a) { return a->info.channels; }
 int chorus_audio_sample_rate(const chorus_audio *a) { return a->info.samplerate; }
 int64_t chorus_audio_frames(const chorus_audio *a) { return a->info.frames; }

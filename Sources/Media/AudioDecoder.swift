@@ -22,6 +22,8 @@ public final class AudioReader {
   private var sourceFramesRead = 0
   private var finished = false
   private var pending: [Float] = []
+  /// Most resampled samples held at once (the streaming bound tests check).
+  public private(set) var peakBufferedSamples = 0
   private var chunk: [Float]
   private var scratch: [Float]
   private static let chunkFrames = 65_536
@@ -78,6 +80,7 @@ public final class AudioReader {
   /// Up to `count` samples at the target rate; fewer only at the end of the clip (empty once it is over).
   public func read(_ count: Int) throws(MediaDecodeError) -> [Float] {
     while pending.count < count && !finished { try decodeMore() }
+    peakBufferedSamples = max(peakBufferedSamples, pending.count)
     let taken = Array(pending.prefix(count))
     pending.removeFirst(taken.count)
     return taken
@@ -92,7 +95,11 @@ public final class AudioReader {
 
   private func decodeMore() throws(MediaDecodeError) {
     var error = [CChar](repeating: 0, count: 256)
-    let got = Int(chorus_audio_read_mono(handle, &chunk, Int64(Self.chunkFrames), &scratch, &error, error.count))
+    // Data's bytes have a stable address only inside withUnsafeBytes: the handle is pointed at them for each read.
+    let got = data.withUnsafeBytes { bytes in
+      chorus_audio_rebind(handle, bytes.baseAddress)
+      return Int(chorus_audio_read_mono(handle, &chunk, Int64(Self.chunkFrames), &scratch, &error, error.count))
+    }
     if got < 0 { throw MediaDecodeError(.invalid, "the \(formatName) data is damaged: \(Self.text(error))") }
     sourceFramesRead += got
     if Double(sourceFramesRead) / Double(sourceRate) > maxSeconds {

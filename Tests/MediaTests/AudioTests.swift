@@ -44,6 +44,28 @@ final class AudioTests: XCTestCase {
     XCTAssertEqual(pieces, whole)
   }
 
+  /// Twenty minutes of 44.1 kHz stereo FLAC read a 30-second window at a time: the reader never holds more than
+  /// one window plus one decoded chunk of resampled samples, however long the clip.
+  func testLongClipsStreamWithinOneWindow() throws {
+    let path = NSTemporaryDirectory() + "long-\(UUID().uuidString.prefix(6)).flac"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let sox = Process()
+    sox.executableURL = URL(fileURLWithPath: "/usr/bin/sox")
+    sox.arguments = ["-n", "-r", "44100", "-c", "2", "-b", "16", path, "synth", "1200", "sine", "200-2000", "vol", "0.5"]
+    try sox.run()
+    sox.waitUntilExit()
+    let reader = try AudioReader(Data(contentsOf: URL(fileURLWithPath: path)), targetRate: 16000, maxSeconds: 4000)
+    var total = 0
+    while true {
+      let window = try reader.read(480_000)
+      if window.isEmpty { break }
+      total += window.count
+    }
+    XCTAssertEqual(total, 1200 * 16000)
+    // One window plus what one 65,536-frame chunk at 44.1 kHz becomes at 16 kHz (and soxr's slack).
+    XCTAssertLessThan(reader.peakBufferedSamples, 480_000 + 65_536 * 16_000 / 44_100 + 2048)
+  }
+
   func testWhisperLogMelEqualsTheReference() throws {
     let extractor = WhisperFeatureExtractor()
     XCTAssertEqual(extractor.frames, 3000)

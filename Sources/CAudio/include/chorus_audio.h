@@ -6,9 +6,13 @@
 
 typedef struct chorus_audio chorus_audio;
 
-/// Opens encoded bytes (WAV, FLAC, Ogg Vorbis/Opus, MP3, … whatever this libsndfile reads). The bytes must
-/// outlive the handle. NULL and libsndfile's message when it cannot read them.
+/// Opens encoded bytes (WAV, FLAC, Ogg Vorbis/Opus, MP3, … whatever this libsndfile reads). The handle keeps
+/// reading from `bytes`: call chorus_audio_rebind before each read when the caller's pointer is only valid for a
+/// while (Swift's Data.withUnsafeBytes). NULL and libsndfile's message when it cannot read them.
 chorus_audio *chorus_audio_open(const void *bytes, size_t size, char *error, size_t error_size);
+
+/// Points the handle at the same bytes, now at `bytes` (their size and the read position stay).
+void chorus_audio_rebind(chorus_audio *audio, const void *bytes);
 
 int chorus_audio_channels(const chorus_audio *audio);
 int chorus_audio_sample_rate(const chorus_audio *audio);
