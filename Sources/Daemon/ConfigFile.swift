@@ -38,6 +38,10 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     hnsw_ef_search = 64
 ///     max_audio_seconds = 7200
 ///     audio_window_overlap_seconds = 5
+///     max_queued_inputs = 256
+///     allowed_uids = [0, 1000]
+///     allowed_gids = [990]
+///     file_roots = ["/srv/photos"]
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
 ///
@@ -123,6 +127,21 @@ public enum ConfigFile {
       case "audio_window_overlap_seconds":
         settings.audioWindowOverlapSeconds = try require(
           (value.double ?? value.int.map(Double.init)).flatMap { $0 >= 0 ? $0 : nil }, fail(key, "expected a number of seconds, 0 or more"))
+      case "max_queued_inputs":
+        settings.maxQueuedInputs = try require(value.int.flatMap { (1...1_000_000).contains($0) ? $0 : nil }, fail(key, "expected a whole number of inputs from 1 to 1000000"))
+      case "allowed_uids", "allowed_gids":
+        let ids = value.array.flatMap { array in
+          let ids = array.compactMap { $0.int.flatMap { (0...Int(UInt32.max - 1)).contains($0) ? UInt32($0) : nil } }
+          return ids.count == array.count ? ids : nil
+        }
+        let list = try require(ids, fail(key, "expected an array of numeric ids, such as [0, 1000]"))
+        if key == "allowed_uids" { settings.allowedUIDs = list } else { settings.allowedGIDs = list }
+      case "file_roots":
+        let roots = value.array.flatMap { array in
+          let paths = array.compactMap { $0.string.flatMap { $0.hasPrefix("/") ? $0 : nil } }
+          return paths.count == array.count ? paths : nil
+        }
+        settings.fileRoots = try require(roots, fail(key, "expected an array of absolute directory paths, such as [\"/srv/photos\"]"))
       case "models":
         guard let models = value.table else { throw fail(key, "expected a table: [models] with name = \"directory\" lines") }
         for name in models.keys {
@@ -135,7 +154,7 @@ public enum ConfigFile {
           settings.models[name] = directory
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, [models]")
       }
     }
     return settings

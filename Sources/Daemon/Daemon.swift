@@ -47,12 +47,19 @@ public struct Daemon {
     } catch {
       throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
     }
+    let fileRoots: FileRoots
+    do {
+      fileRoots = try FileRoots(settings.fileRoots)
+    } catch {
+      throw StartupError(description: "\(error) (fix file_roots / --file-root)")
+    }
     let engine = try Engine(
       spaces: models,
       configuration: EngineConfiguration(
         maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes,
         maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation, maxFileBytes: settings.maxFileBytes,
-        maxAudioSeconds: settings.maxAudioSeconds, audioWindowOverlapSeconds: settings.audioWindowOverlapSeconds),
+        maxAudioSeconds: settings.maxAudioSeconds, audioWindowOverlapSeconds: settings.audioWindowOverlapSeconds,
+        maxQueuedInputs: settings.maxQueuedInputs, fileRoots: fileRoots),
       cache: cache,
       logger: logger)
 
@@ -63,7 +70,10 @@ public struct Daemon {
     let transport = HTTP2ServerTransport.Posix(
       listeningSocketDescriptor: Int(listener.descriptor),
       transportSecurity: .plaintext,
-      config: .defaults { $0.rpc.maxRequestPayloadSize = RequestSizeLimit.transportLimit(for: settings.maxRequestBytes) }
+      config: .defaults {
+        $0.rpc.maxRequestPayloadSize = RequestSizeLimit.transportLimit(for: settings.maxRequestBytes)
+        $0.channelDebuggingCallbacks = PeerCredentials.callbacks
+      }
     )
     let health = HealthState()
     let facts = DaemonFacts(
@@ -77,12 +87,17 @@ public struct Daemon {
         SystemService(facts: facts, engine: engine),
         HealthService(state: health, services: ServiceNames.all),
       ],
-      interceptors: [RequestSizeLimit(maxBytes: settings.maxRequestBytes)]
+      interceptors: [
+        CallInterceptor(policy: AccessPolicy(allowedUIDs: settings.allowedUIDs.map(Set.init), allowedGIDs: settings.allowedGIDs.map(Set.init))),
+        RequestSizeLimit(maxBytes: settings.maxRequestBytes),
+      ]
     )
 
     let notifier = SystemdNotifier(environment: environment)
     var services: [any Service] = [
-      ServingService(server: server, transport: transport, health: health, notifier: notifier, socketName: listener.displayName, logger: logger)
+      ServingService(
+        server: server, transport: transport, engine: engine, health: health, notifier: notifier, socketName: listener.displayName, startedAt: startedAt,
+        logger: logger)
     ]
     if let interval = notifier.watchdogInterval {
       services.append(WatchdogService(notifier: notifier, interval: interval))
@@ -100,9 +115,11 @@ public struct Daemon {
 struct ServingService: Service {
   let server: GRPCServer<HTTP2ServerTransport.Posix>
   let transport: HTTP2ServerTransport.Posix
+  let engine: Engine
   let health: HealthState
   let notifier: SystemdNotifier
   let socketName: String
+  let startedAt: Date
   let logger: Logger
 
   func run() async throws {
@@ -111,9 +128,15 @@ struct ServingService: Service {
         group.addTask { try await server.serve() }
         group.addTask {
           _ = try await transport.listeningAddress
+          // Health answers NOT_SERVING (and systemd waits) until every encoder has run a batch: the first
+          // request then pays no first-use cost, and the queues know what a batch costs.
+          notifier.status("warming up the encoders")
+          try await engine.warmUp(logger: logger)
           health.set(.serving)
           notifier.ready(status: "serving on \(socketName)")
-          logger.info("chorusd serving", metadata: ["socket": "\(socketName)", "pid": "\(getpid())"])
+          logger.info(
+            "chorusd serving",
+            metadata: ["socket": "\(socketName)", "pid": "\(getpid())", "seconds_to_ready": "\(String(format: "%.2f", Date().timeIntervalSince(startedAt)))"])
         }
       }
     } onGracefulShutdown: {

@@ -76,6 +76,18 @@ public struct DaemonCommand: ParsableCommand {
   @Option(name: .customLong("hnsw-threshold"), help: "Collections of at least this many items are searched through HNSW graphs built in the background.")
   var hnswThreshold: Int?
 
+  @Option(help: "Most inputs one encoder's queue holds; more are refused at once (default: 8 batches).")
+  var maxQueuedInputs: Int?
+
+  @Option(help: ArgumentHelp("Only callers of these uids (or of --allowed-gids) may call.", valueName: "UID,UID"))
+  var allowedUids: String?
+
+  @Option(help: ArgumentHelp("Only callers in these groups (or of --allowed-uids) may call.", valueName: "GID,GID"))
+  var allowedGids: String?
+
+  @Option(name: .customLong("file-root"), help: "Read server-side files for callers under this directory (repeatable; default: none, file inputs off).")
+  var fileRoots: [String] = []
+
   public init() {}
 
   /// The daemon's whole life; called by chorusd's main (not `run()`, whose sync/async overloads are ambiguous).
@@ -122,6 +134,15 @@ public struct DaemonCommand: ParsableCommand {
     flags.cacheDiskBytes = cacheDiskBytes
     flags.hnswThreshold = hnswThreshold
     flags.maxAudioSeconds = maxAudioSeconds
+    flags.maxQueuedInputs = maxQueuedInputs
+    flags.fileRoots = fileRoots.isEmpty ? nil : fileRoots
+    if let queued = maxQueuedInputs, !(1...1_000_000).contains(queued) { throw ValidationError("--max-queued-inputs must be from 1 to 1000000") }
+    if let root = fileRoots.first(where: { !$0.hasPrefix("/") }) { throw ValidationError("--file-root takes an absolute directory path, not '\(root)'") }
+    for (flag, text) in [("--allowed-uids", allowedUids), ("--allowed-gids", allowedGids)] {
+      guard let text else { continue }
+      guard let ids = SettingValue.ids(text) else { throw ValidationError("\(flag) takes numeric ids separated by commas, such as 0,1000, not '\(text)'") }
+      if flag == "--allowed-uids" { flags.allowedUIDs = ids } else { flags.allowedGIDs = ids }
+    }
     if let seconds = maxAudioSeconds, !(seconds > 0) { throw ValidationError("--max-audio-seconds must be above 0") }
     if let threshold = hnswThreshold, threshold < 1 { throw ValidationError("--hnsw-threshold must be at least 1") }
     if let bytes = cacheMemoryBytes, bytes < 0 { throw ValidationError("--cache-memory-bytes must not be negative") }

@@ -1,3 +1,4 @@
+import Foundation
 import ChorusEnvironment
 import Logging
 
@@ -39,6 +40,13 @@ public struct Settings: Sendable, Equatable {
   public var maxAudioSeconds: Double
   /// Overlap of consecutive windows of audio longer than the model's window.
   public var audioWindowOverlapSeconds: Double
+  /// Most inputs one encoder's queue holds; nil: eight batches (`EngineConfiguration.defaultQueuedInputs`).
+  public var maxQueuedInputs: Int?
+  /// When set, only callers of these uids (or of `allowedGIDs`) may call; nil: anyone the socket's mode admits.
+  public var allowedUIDs: [UInt32]?
+  public var allowedGIDs: [UInt32]?
+  /// Directories under which the daemon reads server-side files for callers; empty: file inputs are off.
+  public var fileRoots: [String]
 
   public static let defaultSocketMode: UInt16 = 0o660
   public static let defaultMaxRequestBytes = 64 << 20
@@ -79,6 +87,10 @@ public struct PartialSettings: Sendable, Equatable {
   public var hnswEfSearch: Int?
   public var maxAudioSeconds: Double?
   public var audioWindowOverlapSeconds: Double?
+  public var maxQueuedInputs: Int?
+  public var allowedUIDs: [UInt32]?
+  public var allowedGIDs: [UInt32]?
+  public var fileRoots: [String]?
 
   public init() {}
 
@@ -105,7 +117,11 @@ public struct PartialSettings: Sendable, Equatable {
       hnswThreshold: flags.hnswThreshold ?? hnswThreshold ?? Settings.defaultHNSWThreshold,
       hnswEfSearch: flags.hnswEfSearch ?? hnswEfSearch ?? Settings.defaultHNSWEfSearch,
       maxAudioSeconds: flags.maxAudioSeconds ?? maxAudioSeconds ?? Settings.defaultMaxAudioSeconds,
-      audioWindowOverlapSeconds: flags.audioWindowOverlapSeconds ?? audioWindowOverlapSeconds ?? Settings.defaultAudioWindowOverlapSeconds
+      audioWindowOverlapSeconds: flags.audioWindowOverlapSeconds ?? audioWindowOverlapSeconds ?? Settings.defaultAudioWindowOverlapSeconds,
+      maxQueuedInputs: flags.maxQueuedInputs ?? maxQueuedInputs,
+      allowedUIDs: flags.allowedUIDs ?? allowedUIDs,
+      allowedGIDs: flags.allowedGIDs ?? allowedGIDs,
+      fileRoots: flags.fileRoots ?? fileRoots ?? []
     )
   }
 }
@@ -131,6 +147,14 @@ enum SettingValue {
     let directory = String(text[text.index(after: equals)...])
     guard isSpaceName(name), !directory.isEmpty else { return nil }
     return (name, directory)
+  }
+
+  /// "0,1000" → [0, 1000]: ids separated by commas (spaces allowed).
+  static func ids(_ text: String) -> [UInt32]? {
+    let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !parts.isEmpty else { return nil }
+    let ids = parts.compactMap { UInt32($0) }
+    return ids.count == parts.count ? ids : nil
   }
 
   static func isSpaceName(_ name: String) -> Bool {

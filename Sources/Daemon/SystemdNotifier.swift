@@ -23,6 +23,7 @@ public struct SystemdNotifier: Sendable {
   }
 
   public func ready(status: String) { send("READY=1\nSTATUS=\(status)\nMAINPID=\(getpid())") }
+  public func status(_ text: String) { send("STATUS=\(text)") }
   public func stopping() { send("STOPPING=1\nSTATUS=shutting down") }
   public func watchdog() { send("WATCHDOG=1") }
 

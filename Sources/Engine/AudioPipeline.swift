@@ -53,7 +53,10 @@ final class AudioPipeline: Sendable {
     var hasher = SHA256Hasher()
     hasher.update("\(modelFingerprint)\naudio soxr_hq mono-mean overlap=\(overlapSamples)\n")
     fingerprint = hasher.hexDigest()
-    batcher = Batcher(label: "\(label).audio", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds) {
+    batcher = Batcher(
+      label: "\(label).audio", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
+      maxQueued: configuration.maxQueuedInputs
+    ) {
       batch in
       let vectors = encoder.embed(features: batch.map(\.features), samples: batch.map(\.samples))
       return projection?.apply(vectors) ?? vectors
@@ -62,7 +65,9 @@ final class AudioPipeline: Sendable {
 
   var maxInputSeconds: Double { Double(features.windowSamples) / Double(features.samplingRate) }
 
-  func embed(_ clips: [Data], options: EmbedOptions) async -> [Result<EmbeddingOutput, InputError>] {
+  /// Embeds clips, each with its own result. Throws when the queue refuses the request (each clip takes one
+  /// place before it is decoded) or the caller leaves (checked between windows, so a long clip stops early).
+  func embed(_ clips: [Data], options: EmbedOptions, call: CallContext = CallContext()) async throws -> [Result<EmbeddingOutput, InputError>] {
     let hashes = clips.map { SHA256Hasher.hexDigest(of: $0) }
     func output(_ result: AudioResult, hash: String, cached: Bool) -> EmbeddingOutput {
       var segments = options.segments ? result.segments : []
@@ -82,10 +87,12 @@ final class AudioPipeline: Sendable {
       }
     }
     let contents = Dictionary(missing.map { (hashes[$0], clips[$0]) }) { first, _ in first }
-    let computed = await inFlight.run(missing.map { hashes[$0] }) { fresh in
-      await withTaskGroup(of: (String, Result<AudioResult, InputError>).self) { group in
-        for hash in fresh { group.addTask { (hash, await self.compute(contents[hash]!)) } }
-        return await group.reduce(into: [String: Result<AudioResult, InputError>]()) { $0[$1.0] = $1.1 }
+    let computed = try await inFlight.run(missing.map { hashes[$0] }) { fresh in
+      let admission = try self.batcher.admit(fresh.count, deadline: call.deadline)
+      defer { admission.release() }
+      return try await withThrowingTaskGroup(of: (String, Result<AudioResult, InputError>).self) { group in
+        for hash in fresh { group.addTask { (hash, try await self.compute(contents[hash]!, admission: admission)) } }
+        return try await group.reduce(into: [String: Result<AudioResult, InputError>]()) { $0[$1.0] = $1.1 }
       }
     }
     var stored: [(key: String, entry: VectorCache.Entry)] = []
@@ -105,7 +112,7 @@ final class AudioPipeline: Sendable {
   }
 
   /// One clip: windows read, featurised (on Dispatch workers) and encoded a batch at a time.
-  private func compute(_ data: Data) async -> Result<AudioResult, InputError> {
+  private func compute(_ data: Data, admission: Admission) async throws -> Result<AudioResult, InputError> {
     let features = self.features, window = features.windowSamples
     let rate = Double(features.samplingRate)
     let overlap = overlapSamples, maxSeconds = self.maxSeconds
@@ -125,6 +132,7 @@ final class AudioPipeline: Sendable {
     var segments: [AudioSegment] = []
     var weights: [Double] = []
     while !cutter.finished {
+      try Task.checkCancellation()
       let batchSize = windowsPerStep
       let next = await offload { () -> Result<[AudioWindows.Window], InputError> in
         do throws(MediaDecodeError) {
@@ -147,7 +155,9 @@ final class AudioPipeline: Sendable {
         for await (index, input) in group { inputs[index] = input }
         return inputs.map { $0! }
       }
-      let vectors = await batcher.submit(inputs)
+      // The clip's first windows take its place in the queue; later ones join without a limit (an admitted clip
+      // is finished), after the cancellation check above.
+      let vectors = try await batcher.submit(inputs, admission: admission)
       for (w, vector) in zip(windows, vectors) {
         segments.append(AudioSegment(startSeconds: Double(w.start) / rate, endSeconds: Double(w.start + w.samples.count) / rate, vector: vector))
         weights.append(Double(w.fresh))
@@ -162,6 +172,13 @@ final class AudioPipeline: Sendable {
       for i in pooled.indices { pooled[i] += Double(normalised[i]) * weight / total }
     }
     return .success(AudioResult(vector: pooled.map { Float($0) }, segments: segments))
+  }
+
+  /// One batch of one second of silence straight through the front end and the encoder.
+  func warmUp() async throws {
+    let silence = [Float](repeating: 0, count: features.samplingRate)
+    let window = AudioWindow(features: features.features(silence[...]), samples: silence.count)
+    _ = try await batcher.submit([window], admission: batcher.admit(1, deadline: nil, exempt: true))
   }
 
   private static func inputError(_ error: MediaDecodeError) -> InputError {

@@ -78,11 +78,18 @@ public struct EngineConfiguration: Sendable {
   public var maxAudioSeconds: Double
   /// Overlap of consecutive windows of a clip longer than the model's window, in seconds.
   public var audioWindowOverlapSeconds: Double
+  /// Most inputs one encoder's queue holds (admitted, not yet started); more are refused with `overloaded`.
+  public var maxQueuedInputs: Int
+  /// Where server-side files may be read for callers; none by default.
+  public var fileRoots: FileRoots
 
   public init(
     maxBatchSize: Int = 32, maxBatchWaitMicroseconds: Int = 0, maxTextBytes: Int = 65536, maxImagePixels: Int = 50_000_000,
-    applyEXIFOrientation: Bool = true, maxFileBytes: Int = 256 << 20, maxAudioSeconds: Double = 7200, audioWindowOverlapSeconds: Double = 5
+    applyEXIFOrientation: Bool = true, maxFileBytes: Int = 256 << 20, maxAudioSeconds: Double = 7200, audioWindowOverlapSeconds: Double = 5,
+    maxQueuedInputs: Int? = nil, fileRoots: FileRoots = .none
   ) {
+    self.maxQueuedInputs = maxQueuedInputs ?? Self.defaultQueuedInputs(maxBatchSize: maxBatchSize)
+    self.fileRoots = fileRoots
     self.maxAudioSeconds = maxAudioSeconds
     self.audioWindowOverlapSeconds = audioWindowOverlapSeconds
     self.maxBatchSize = maxBatchSize
@@ -92,4 +99,8 @@ public struct EngineConfiguration: Sendable {
     self.applyEXIFOrientation = applyEXIFOrientation
     self.maxFileBytes = maxFileBytes
   }
+
+  /// Eight batches: enough to keep the encoder busy while the next requests are decoded, short enough that a
+  /// queued request waits a few batch times, not minutes.
+  public static func defaultQueuedInputs(maxBatchSize: Int) -> Int { 8 * max(1, maxBatchSize) }
 }

@@ -10,6 +10,7 @@ public final class Engine: Sendable {
 
   private let spacesByName: [String: Space]
   private let maxFileBytes: Int
+  private let fileRoots: FileRoots
   /// The shared vector cache, when the engine has one (the daemon always does).
   public let cache: VectorCache?
 
@@ -23,6 +24,7 @@ public final class Engine: Sendable {
   public init(spaces definitions: [String: [String]], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
     self.cache = cache
     maxFileBytes = configuration.maxFileBytes
+    fileRoots = configuration.fileRoots
     var spaces: [String: Space] = [:]
     for (name, directories) in definitions.sorted(by: { $0.key < $1.key }) {
       let started = Date()
@@ -70,8 +72,9 @@ public final class Engine: Sendable {
     return space
   }
 
-  /// Embeds a batch of inputs with one space; each input gets its own result, in order.
-  public func embed(space requested: String, inputs: [EmbedInput], options: EmbedOptions) async throws
+  /// Embeds a batch of inputs with one space; each input gets its own result, in order. Throws `EngineError` when
+  /// the space is unknown or a queue refuses the request, and `CancellationError` when the caller leaves.
+  public func embed(space requested: String, inputs: [EmbedInput], options: EmbedOptions, call: CallContext = CallContext()) async throws
     -> (space: SpaceDescription, results: [Result<EmbeddingOutput, InputError>])
   {
     let space = try resolve(requested)
@@ -86,11 +89,11 @@ public final class Engine: Sendable {
     }
     // Server-side files become the inputs they hold, read side by side on Dispatch workers (file I/O blocks).
     var inputs = inputs
-    let limit = maxFileBytes
+    let (limit, roots, caller) = (maxFileBytes, fileRoots, call.caller)
     let loaded = await withTaskGroup(of: (Int, Result<EmbedInput, InputError>).self) { group in
       for (index, input) in inputs.enumerated() {
         guard case .file(let path, let modality) = input else { continue }
-        group.addTask { (index, await offload { FileInput.load(path: path, modality: modality, maxBytes: limit) }) }
+        group.addTask { (index, await offload { FileInput.load(path: path, modality: modality, maxBytes: limit, roots: roots, caller: caller) }) }
       }
       return await group.reduce(into: [(Int, Result<EmbedInput, InputError>)]()) { $0.append($1) }
     }
@@ -112,13 +115,26 @@ public final class Engine: Sendable {
         break  // loaded above
       }
     }
-    // The modalities run side by side: each has its own batcher thread.
-    async let textOutputs = texts.isEmpty ? [] : space.text!.embed(texts.map(\.text), options: options)
-    async let imageOutputs = images.isEmpty ? [] : space.image!.embed(images.map(\.data), options: options)
-    async let audioOutputs = clips.isEmpty ? [] : space.audio!.embed(clips.map(\.data), options: options)
-    for (item, output) in zip(texts, await textOutputs) { results[item.index] = output }
-    for (item, output) in zip(images, await imageOutputs) { results[item.index] = output }
-    for (item, output) in zip(clips, await audioOutputs) { results[item.index] = output }
+    // The modalities run side by side: each has its own batcher thread. One refused by its queue fails the
+    // request, and leaving this scope then cancels the others.
+    async let textOutputs = texts.isEmpty ? [] : space.text!.embed(texts.map(\.text), options: options, call: call)
+    async let imageOutputs = images.isEmpty ? [] : space.image!.embed(images.map(\.data), options: options, call: call)
+    async let audioOutputs = clips.isEmpty ? [] : space.audio!.embed(clips.map(\.data), options: options, call: call)
+    for (item, output) in zip(texts, try await textOutputs) { results[item.index] = output }
+    for (item, output) in zip(images, try await imageOutputs) { results[item.index] = output }
+    for (item, output) in zip(clips, try await audioOutputs) { results[item.index] = output }
     return (space.description, results.map { $0! })
+  }
+
+  /// Runs one batch through every encoder (and makes the ConSE class embeddings), so the first request after
+  /// start pays no first-use cost and the queues know what a batch costs before they judge deadlines.
+  public func warmUp(logger: Logger) async throws {
+    for space in spacesByName.values.sorted(by: { $0.description.name < $1.description.name }) {
+      let started = ContinuousClock.now
+      try await space.text?.warmUp()
+      try await space.image?.warmUp()
+      try await space.audio?.warmUp()
+      logger.info("space warmed up", metadata: ["space": "\(space.description.name)", "seconds": "\(String(format: "%.2f", (ContinuousClock.now - started).inSeconds))"])
+    }
   }
 }

@@ -4,6 +4,10 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
   case unknownSpace(String, available: [String])
   /// A model directory that cannot become a space.
   case modelLoadFailed(name: String, directory: String, reason: String)
+  /// An encoder's queue holds `limit` inputs already; the caller may retry after about `retryAfterSeconds`.
+  case overloaded(queue: String, limit: Int, retryAfterSeconds: Double)
+  /// The work queued ahead of the request would outlast its deadline, so it was not started.
+  case deadlineUnmeetable(queue: String, estimatedSeconds: Double, remainingSeconds: Double)
 
   public var description: String {
     switch self {
@@ -12,6 +16,14 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
       return "no space named '\(name)' (\(served))"
     case .modelLoadFailed(let name, let directory, let reason):
       return "cannot load space '\(name)' from \(directory): \(reason)"
+    case .overloaded(let queue, let limit, let retry):
+      return "the \(queue) queue is full (\(limit) inputs waiting, max_queued_inputs): retry in about \(Self.seconds(retry)) s, or send fewer inputs at once"
+    case .deadlineUnmeetable(let queue, let estimated, let remaining):
+      return "the \(queue) queue needs about \(Self.seconds(estimated)) s before this request would be done, and its deadline leaves \(Self.seconds(remaining)) s: refused without starting it"
     }
+  }
+
+  private static func seconds(_ value: Double) -> String {
+    value < 10 ? String(format: "%.2f", value) : String(format: "%.0f", value)
   }
 }

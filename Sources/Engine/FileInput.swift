@@ -1,36 +1,151 @@
 import ContentSniffing
 import Foundation
+import Glibc
 
-/// A server-side file input (`Input.file`): read by the daemon, its modality given or told from its content.
+/// O_PATH (Linux): a descriptor that only names a place in the tree; Swift's Glibc module does not export it.
+private let openPathOnly: Int32 = 0o10000000
+
+/// The directories under which the daemon reads files for its callers (`file_roots`), as real paths. Empty:
+/// server-side file inputs are off.
+public struct FileRoots: Sendable, Equatable {
+  public let paths: [String]
+
+  /// Resolves each directory (symbolic links, `..`); one that is missing or not a directory stops start-up.
+  public init(_ directories: [String]) throws(FileRootsError) {
+    var paths: [String] = []
+    for directory in directories {
+      guard directory.hasPrefix("/") else { throw FileRootsError(description: "file root '\(directory)' is not an absolute path") }
+      guard let resolved = FileInput.realPath(directory) else {
+        throw FileRootsError(description: "file root \(directory): \(String(cString: strerror(errno)))")
+      }
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw FileRootsError(description: "file root \(directory) is not a directory")
+      }
+      paths.append(resolved)
+    }
+    self.paths = paths
+  }
+
+  public static let none = try! FileRoots([])
+
+  func contains(_ resolved: String) -> Bool {
+    paths.contains { root in root == "/" || resolved == root || resolved.hasPrefix(root + "/") }
+  }
+}
+
+public struct FileRootsError: Error, CustomStringConvertible {
+  public var description: String
+}
+
+/// A server-side file input (`Input.file`): read by the daemon for a caller, its modality given or told from its
+/// content.
+///
+/// The daemon reads a file only if, with symbolic links and `..` resolved, it lies under one of the file roots,
+/// and only if the caller itself could read it: search permission on every directory from `/` down, read
+/// permission on the file, judged by the permission bits against the caller's uid and groups. The resolved path
+/// is then walked one component at a time with O_NOFOLLOW, so a link swapped in after the check is refused, and
+/// the file is opened non-blocking and must be a regular file (FIFOs, devices and sockets are refused).
 enum FileInput {
-  /// The file as the input it holds, or its own error: a relative path, a missing or unreadable file, a folder,
-  /// a file over `maxBytes`, content of no known modality.
-  static func load(path: String, modality: Modality?, maxBytes: Int) -> Result<EmbedInput, InputError> {
+  static func load(path: String, modality: Modality?, maxBytes: Int, roots: FileRoots, caller: Caller?) -> Result<EmbedInput, InputError> {
+    read(path: path, maxBytes: maxBytes, roots: roots, caller: caller).flatMap { data in
+      switch modality ?? ContentKind.modality(of: data).flatMap(Modality.init(rawValue:)) {
+      case .text: .success(.text(String(decoding: data, as: UTF8.self)))
+      case .image: .success(.image(data))
+      case .audio: .success(.audio(data))
+      case nil:
+        .failure(InputError(.invalidArgument, "file \(path): cannot tell its modality from its content (not text, an image or audio); set the modality"))
+      }
+    }
+  }
+
+  /// The file's bytes, or the reason the daemon will not read them for this caller.
+  static func read(path: String, maxBytes: Int, roots: FileRoots, caller: Caller?) -> Result<Data, InputError> {
+    func denied(_ why: String) -> Result<Data, InputError> { .failure(InputError(.permissionDenied, "file \(path): \(why)")) }
     guard path.hasPrefix("/") else {
       return .failure(InputError(.invalidArgument, "file '\(path)': give an absolute path (the daemon has its own working directory)"))
     }
-    let attributes: [FileAttributeKey: Any]
-    do {
-      // Of the file a symbolic link points to, not of the link.
-      attributes = try FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
-    } catch {
-      return .failure(InputError(.notFound, "file \(path): no such file, or the daemon may not see it (systemd's sandbox applies)"))
+    guard !roots.paths.isEmpty else {
+      return denied("server-side files are off: the daemon reads files only under the directories of file_roots (--file-root); send the content instead")
     }
-    guard attributes[.type] as? FileAttributeType == .typeRegular else {
-      return .failure(InputError(.invalidArgument, "file \(path): not a regular file"))
+    guard let caller else { return denied("the caller's credentials are unknown, so the daemon reads no file for it") }
+    guard let resolved = realPath(path) else {
+      switch errno {
+      case ENOENT, ENOTDIR: return .failure(InputError(.notFound, "file \(path): no such file, or the daemon may not see it (systemd's sandbox applies)"))
+      case EACCES: return denied("the daemon itself may not reach it")
+      default: return .failure(InputError(.invalidArgument, "file \(path): \(String(cString: strerror(errno)))"))
+      }
     }
-    let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-    guard size <= maxBytes else {
-      return .failure(InputError(.resourceExhausted, "file \(path): \(size) bytes, over the limit of \(maxBytes) bytes (max_file_bytes)"))
+    guard roots.contains(resolved) else {
+      return denied("it lies outside the directories the daemon reads for callers (file_roots: \(roots.paths.joined(separator: ", ")))")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
-      return .failure(InputError(.permissionDenied, "file \(path): the daemon may not read it"))
+    let components = resolved.split(separator: "/").map(String.init)
+    guard let name = components.last else { return .failure(InputError(.invalidArgument, "file \(path): not a regular file")) }
+    var groups: Set<UInt32>?
+    let callerGroups = { () -> Set<UInt32> in
+      if groups == nil { groups = caller.groups() }
+      return groups!
     }
-    switch modality ?? ContentKind.modality(of: data).flatMap(Modality.init(rawValue:)) {
-    case .text: return .success(.text(String(decoding: data, as: UTF8.self)))
-    case .image: return .success(.image(data))
-    case .audio: return .success(.audio(data))
-    case nil: return .failure(InputError(.invalidArgument, "file \(path): cannot tell its modality from its content (not text, an image or audio); set the modality"))
+    var directory = open("/", openPathOnly | O_DIRECTORY | O_CLOEXEC)
+    guard directory >= 0 else { return denied("the daemon cannot open /") }
+    defer { close(directory) }
+    var walked = ""
+    for component in components.dropLast() {
+      var status = stat()
+      guard fstat(directory, &status) == 0, caller.may(.search, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: callerGroups) else {
+        return denied("the caller (uid \(caller.uid)) may not search \(walked.isEmpty ? "/" : walked)")
+      }
+      walked += "/" + component
+      let next = openat(directory, component, openPathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      guard next >= 0 else { return denied("\(walked) changed while it was being read") }
+      close(directory)
+      directory = next
     }
+    var status = stat()
+    guard fstat(directory, &status) == 0, caller.may(.search, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: callerGroups) else {
+      return denied("the caller (uid \(caller.uid)) may not search \(walked.isEmpty ? "/" : walked)")
+    }
+    guard fstatat(directory, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return denied("it changed while it was being read") }
+    guard status.st_mode & S_IFMT == S_IFREG else { return .failure(InputError(.invalidArgument, "file \(path): not a regular file")) }
+    guard caller.may(.read, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: callerGroups) else {
+      return denied("the caller (uid \(caller.uid)) may not read it")
+    }
+    guard status.st_size <= maxBytes else {
+      return .failure(InputError(.resourceExhausted, "file \(path): \(status.st_size) bytes, over the limit of \(maxBytes) bytes (max_file_bytes)"))
+    }
+    let file = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+    guard file >= 0 else { return errno == EACCES ? denied("the daemon itself may not read it") : denied("it changed while it was being read") }
+    defer { close(file) }
+    var opened = stat()
+    guard fstat(file, &opened) == 0, opened.st_dev == status.st_dev, opened.st_ino == status.st_ino, opened.st_mode & S_IFMT == S_IFREG else {
+      return denied("it changed while it was being read")
+    }
+    // Read to the end, but never past the limit: the file may have grown since it was measured.
+    var data = Data(count: Int(opened.st_size))
+    var length = 0
+    while true {
+      if length == data.count {
+        guard length <= maxBytes else {
+          return .failure(InputError(.resourceExhausted, "file \(path): over the limit of \(maxBytes) bytes (max_file_bytes)"))
+        }
+        data.count = min(max(4096, length * 2), maxBytes + 1)
+      }
+      let got = data.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress! + length, $0.count - length) }
+      if got < 0 {
+        if errno == EINTR { continue }
+        return .failure(InputError(.internalError, "file \(path): \(String(cString: strerror(errno)))"))
+      }
+      if got == 0 { break }
+      length += got
+    }
+    data.count = length
+    return .success(data)
+  }
+
+  /// `realpath(3)`: the path with every symbolic link, `.` and `..` resolved; nil (errno set) when it fails.
+  static func realPath(_ path: String) -> String? {
+    guard let resolved = Glibc.realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
   }
 }

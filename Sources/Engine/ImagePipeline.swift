@@ -31,7 +31,10 @@ final class ImagePipeline: Sendable {
     hasher.update("\(modelFingerprint)\nimage exif_orientation=\(configuration.applyEXIFOrientation)\n")
     fingerprint = hasher.hexDigest()
     let side = encoder.imageSize
-    batcher = Batcher(label: "\(label).image", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds) {
+    batcher = Batcher(
+      label: "\(label).image", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
+      maxQueued: configuration.maxQueuedInputs
+    ) {
       batch in
       // All images of the batch in one tensor, so every layer runs as one GEMM over all their patches.
       let pixels = Tensor(zeros: [batch.count, 3, side, side])
@@ -42,8 +45,9 @@ final class ImagePipeline: Sendable {
     }
   }
 
-  /// Embeds encoded images together (one batch where they fit), each with its own result.
-  func embed(_ images: [Data], options: EmbedOptions) async -> [Result<EmbeddingOutput, InputError>] {
+  /// Embeds encoded images together (one batch where they fit), each with its own result. Throws when the queue
+  /// refuses the request or the caller leaves.
+  func embed(_ images: [Data], options: EmbedOptions, call: CallContext = CallContext()) async throws -> [Result<EmbeddingOutput, InputError>] {
     let hashes = images.map { SHA256Hasher.hexDigest(of: $0) }
     func output(_ vector: [Float], hash: String, cached: Bool) -> EmbeddingOutput {
       EmbeddingOutput(modality: .image, vector: options.raw ? vector : l2Normalized(vector), cached: cached, truncated: false, contentHash: hash)
@@ -60,8 +64,11 @@ final class ImagePipeline: Sendable {
     // The request's new images are decoded side by side and reach the batcher as one group; images in flight for
     // another request are joined.
     let contents = Dictionary(missing.map { (hashes[$0], images[$0]) }) { first, _ in first }
-    let computed = await inFlight.run(missing.map { hashes[$0] }) { fresh in
-      Dictionary(uniqueKeysWithValues: zip(fresh, await self.compute(fresh.map { contents[$0]! })))
+    let computed = try await inFlight.run(missing.map { hashes[$0] }) { fresh in
+      // Places in the queue are taken before decoding, so a refused request costs no decoding.
+      let admission = try self.batcher.admit(fresh.count, deadline: call.deadline)
+      defer { admission.release() }
+      return Dictionary(uniqueKeysWithValues: zip(fresh, try await self.compute(fresh.map { contents[$0]! }, admission: admission)))
     }
     var stored: [(key: String, entry: VectorCache.Entry)] = []
     for index in missing {
@@ -81,7 +88,7 @@ final class ImagePipeline: Sendable {
 
   /// Decodes and preprocesses every image on Dispatch workers, runs the decodable ones as one group, and maps
   /// classifier outputs through the head.
-  private func compute(_ images: [Data]) async -> [Result<[Float], InputError>] {
+  private func compute(_ images: [Data], admission: Admission) async throws -> [Result<[Float], InputError>] {
     let (decoder, preprocessor) = (self.decoder, self.preprocessor)
     let decoded = await withTaskGroup(of: (Int, Result<[Float], InputError>).self) { group in
       for (index, data) in images.enumerated() {
@@ -103,12 +110,19 @@ final class ImagePipeline: Sendable {
     let ready = decoded.indices.compactMap { index -> (Int, [Float])? in
       if case .success(let pixels) = decoded[index] { (index, pixels) } else { nil }
     }
-    let outputs = await batcher.submit(ready.map(\.1))
+    try Task.checkCancellation()
+    let outputs = try await batcher.submit(ready.map(\.1), admission: admission)
     var results = decoded
     for ((index, _), output) in zip(ready, outputs) {
-      results[index] = .success(await head?.vector(logits: output) ?? output)
+      results[index] = .success(try await head?.vector(logits: output) ?? output)
     }
     return results
+  }
+
+  /// One batch of one blank image straight through the encoder, and the head's class embeddings.
+  func warmUp() async throws {
+    _ = try await batcher.submit([[Float](repeating: 0, count: 3 * encoder.imageSize * encoder.imageSize)], admission: batcher.admit(1, deadline: nil, exempt: true))
+    _ = try await head?.embeddings()
   }
 }
 

@@ -16,17 +16,19 @@ final class LabelSpace: Sendable {
     self.text = text
   }
 
-  func vector(logits: [Float]) async -> [Float] {
-    head.mix(logits: logits, classEmbeddings: await embeddings())
+  func vector(logits: [Float]) async throws -> [Float] {
+    head.mix(logits: logits, classEmbeddings: try await embeddings())
   }
 
-  private func embeddings() async -> [[Float]] {
+  /// The class embeddings, computed once (the daemon does it while warming up, before it reports ready).
+  func embeddings() async throws -> [[Float]] {
     if let known = ready.withLock({ $0 }) { return known }
-    return await classEmbeddings.run(["classes"]) { _ in ["classes": await self.computeEmbeddings()] }["classes"]!
+    return try await classEmbeddings.run(["classes"]) { _ in ["classes": try await self.computeEmbeddings()] }["classes"]!
   }
 
-  private func computeEmbeddings() async -> [[Float]] {
-    let vectors = await text.embed(head.prompts, options: EmbedOptions()).map { (try? $0.get().vector) ?? [] }
+  private func computeEmbeddings() async throws -> [[Float]] {
+    // Internal work: never refused by the text queue's limit.
+    let vectors = try await text.embed(head.prompts, options: EmbedOptions(), exempt: true).map { (try? $0.get().vector) ?? [] }
     let perClass = head.templates.count
     // A class's embedding: the unit-length mean of its prompts' unit vectors.
     let classes = stride(from: 0, to: vectors.count, by: perClass).map { start -> [Float] in

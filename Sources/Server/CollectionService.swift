@@ -67,7 +67,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
     }
     if !toEmbed.isEmpty {
       let (_, outputs) = try await RPCError.mapping {
-        try await engine.embed(space: collection.space, inputs: toEmbed.map(\.input), options: EmbedOptions(bypassCache: request.options.bypassCache))
+        try await engine.embed(space: collection.space, inputs: toEmbed.map(\.input), options: EmbedOptions(bypassCache: request.options.bypassCache), call: CallScope.current)
       }
       for (pending, output) in zip(toEmbed, outputs) {
         switch output {
@@ -144,7 +144,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       guard let embedInput = EmbeddingService.embedInput(input) else {
         throw RPCError(code: .invalidArgument, message: "the query content is empty: set text, image, audio or file")
       }
-      let (_, outputs) = try await RPCError.mapping { try await engine.embed(space: collection.space, inputs: [embedInput], options: EmbedOptions()) }
+      let (_, outputs) = try await RPCError.mapping { try await engine.embed(space: collection.space, inputs: [embedInput], options: EmbedOptions(), call: CallScope.current) }
       switch outputs[0] {
       case .success(let embedding): query = embedding.vector
       case .failure(let error): throw RPCError(code: ItemErrors.code(error), message: "the query: \(error.message)")

@@ -26,7 +26,7 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
     let options = EmbedOptions(
       raw: request.options.raw, failOnTruncation: request.options.failOnTruncation, segments: request.options.segments,
       bypassCache: request.options.bypassCache)
-    let (space, outputs) = try await RPCError.mapping { try await engine.embed(space: request.space, inputs: inputs, options: options) }
+    let (space, outputs) = try await RPCError.mapping { try await engine.embed(space: request.space, inputs: inputs, options: options, call: CallScope.current) }
     for (index, output) in zip(positions, outputs) {
       switch output {
       case .success(let embedding):

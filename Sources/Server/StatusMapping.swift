@@ -10,6 +10,11 @@ extension RPCError {
       self.init(code: .notFound, message: error.description)
     case .modelLoadFailed:
       self.init(code: .failedPrecondition, message: error.description)
+    case .overloaded(_, _, let retryAfter):
+      // gRPC's retry pushback: clients with a retry policy wait this long before trying again.
+      self.init(code: .resourceExhausted, message: error.description, metadata: ["grpc-retry-pushback-ms": "\(Int((retryAfter * 1000).rounded(.up)))"])
+    case .deadlineUnmeetable:
+      self.init(code: .deadlineExceeded, message: error.description)
     }
   }
 
@@ -27,6 +32,8 @@ extension RPCError {
       return try await body()
     } catch let error as EngineError {
       throw RPCError(error)
+    } catch is CancellationError {
+      throw RPCError(code: .cancelled, message: "the call was cancelled (its deadline passed or the client left) before it finished")
     }
   }
 }

@@ -61,7 +61,7 @@ final class EngineTests: XCTestCase {
     let encoder = CountingEncoder(model.text!)
     let pipeline = TextPipeline(encoder: encoder, fingerprint: "f", label: "t", configuration: EngineConfiguration(maxBatchSize: 8, maxBatchWaitMicroseconds: 0))
     let texts = (0..<12).map { "request text \($0)" } + ["request text 0"]
-    let results = await pipeline.embed(texts, options: EmbedOptions())
+    let results = try await pipeline.embed(texts, options: EmbedOptions())
     XCTAssertEqual(encoder.batches.withLock { $0 }, [8, 4], "queued together: full batches, not one text first; the repeat is computed once")
     XCTAssertEqual(try results[12].get().vector, try results[0].get().vector)
   }
@@ -93,7 +93,7 @@ final class EngineTests: XCTestCase {
     let model = try ModelDirectory.load(fixtures.appendingPathComponent("tiny-bert-st").path)
     let encoder = CountingEncoder(model.text!)
     let pipeline = TextPipeline(encoder: encoder, fingerprint: "f", label: "t", configuration: EngineConfiguration(maxBatchWaitMicroseconds: 100_000))
-    let results = await pipeline.embed(Array(repeating: "the same text", count: 8), options: EmbedOptions())
+    let results = try await pipeline.embed(Array(repeating: "the same text", count: 8), options: EmbedOptions())
     XCTAssertEqual(encoder.batches.withLock { $0 }, [1], "eight copies, one computation")
     let first = try results[0].get().vector
     for result in results { XCTAssertEqual(try result.get().vector, first) }
@@ -103,7 +103,7 @@ final class EngineTests: XCTestCase {
     let model = try ModelDirectory.load(fixtures.appendingPathComponent("tiny-bert-st").path)
     let encoder = CountingEncoder(model.text!)
     let pipeline = TextPipeline(encoder: encoder, fingerprint: "f", label: "t", configuration: EngineConfiguration(maxBatchSize: 4, maxBatchWaitMicroseconds: 100_000))
-    _ = await pipeline.embed((0..<10).map { "text \($0)" }, options: EmbedOptions())
+    _ = try await pipeline.embed((0..<10).map { "text \($0)" }, options: EmbedOptions())
     let sizes = encoder.batches.withLock { $0 }
     XCTAssertEqual(sizes.reduce(0, +), 10)
     XCTAssertTrue(sizes.allSatisfy { $0 <= 4 }, "\(sizes)")
