@@ -18,7 +18,7 @@ enum PeerCredentials {
     var callbacks = HTTP2ServerTransport.Config.ChannelDebuggingCallbacks.defaults
     callbacks.onAcceptTCPConnection = { channel in
       guard let provider = channel as? any SocketOptionProvider else {
-        return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: nil)) }
+        return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: nil), position: .first) }
       }
       // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Swift's Glibc module does not export it).
       let credentials: EventLoopFuture<(pid: Int32, uid: UInt32, gid: UInt32)> = provider.unsafeGetSocketOption(
@@ -26,7 +26,7 @@ enum PeerCredentials {
       return credentials
         .map { Optional(Caller(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }
         .recover { _ in nil }
-        .flatMapThrowing { caller in try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: caller)) }
+        .flatMapThrowing { caller in try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: caller), position: .first) }
     }
     callbacks.onAcceptHTTP2Stream = { stream in
       stream.eventLoop.makeCompletedFuture {
@@ -38,8 +38,10 @@ enum PeerCredentials {
   }
 }
 
-/// Holds a connection's credentials; sees no traffic.
-final class ConnectionCredentials: ChannelHandler, Sendable {
+/// Holds a connection's credentials, passing its traffic through untouched (NIO takes only inbound or outbound
+/// handlers).
+final class ConnectionCredentials: ChannelInboundHandler, Sendable {
+  typealias InboundIn = NIOAny
   let caller: Caller?
   init(caller: Caller?) { self.caller = caller }
 }

@@ -67,10 +67,10 @@ final class EngineTests: XCTestCase {
   }
 
   func testServerSideFilesOverTheLimitOrUnreadableFailAlone() async throws {
-    let engine = try makeEngine(EngineConfiguration(maxFileBytes: 16))
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-files-\(UUID())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
+    let engine = try makeEngine(EngineConfiguration(maxFileBytes: 16, fileRoots: FileRoots([directory.path])))
     let small = directory.appendingPathComponent("small.txt").path, big = directory.appendingPathComponent("big.txt").path
     try "a cat".write(toFile: small, atomically: true, encoding: .utf8)
     try String(repeating: "x", count: 17).write(toFile: big, atomically: true, encoding: .utf8)
@@ -79,7 +79,7 @@ final class EngineTests: XCTestCase {
     let results = try await engine.embed(
       space: "tiny",
       inputs: [.file(path: small, modality: nil), .file(path: big, modality: nil), .file(path: small, modality: .image), .file(path: link, modality: nil)],
-      options: EmbedOptions()
+      options: EmbedOptions(), call: CallContext(caller: Caller(uid: getuid(), gid: getgid(), pid: getpid()))
     ).results
     XCTAssertEqual(try results[0].get().modality, .text)
     XCTAssertEqual(try results[3].get().vector, try results[0].get().vector, "a symbolic link is read as the file it points to")

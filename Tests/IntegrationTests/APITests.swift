@@ -7,7 +7,8 @@ final class APITests: XCTestCase {
   var daemon: DaemonProcess!
 
   override func setUp() async throws {
-    daemon = DaemonProcess(arguments: ["--max-request-bytes", "65536"])
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("MediaTests/Fixtures").path
+    daemon = DaemonProcess(arguments: ["--max-request-bytes", "65536", "--file-root", NSTemporaryDirectory(), "--file-root", fixtures])
     try await daemon.startServing()
   }
 
@@ -112,6 +113,8 @@ final class APITests: XCTestCase {
 
   /// The second request for the same text is answered from the cache, and the counters say so.
   func testRepeatedTextIsServedFromTheCache() async throws {
+    // The warm start has already put the starter's ConSE class prompts through the cache.
+    let before = try await daemon.withClient { try await Chorus_V1_SystemService.Client(wrapping: $0).getCacheStats(.init()) }
     let request = Chorus_V1_EmbedRequest.with { $0.inputs = [.with { $0.text = "a cached sentence" }] }
     let first = try await daemon.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(request) }
     let second = try await daemon.withClient { try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(request) }
@@ -126,9 +129,9 @@ final class APITests: XCTestCase {
     }
     XCTAssertFalse(bypass.results[0].embedding.cached)
     let stats = try await daemon.withClient { try await Chorus_V1_SystemService.Client(wrapping: $0).getCacheStats(.init()) }
-    XCTAssertEqual(stats.hits, 1)
-    XCTAssertEqual(stats.misses, 1)
-    XCTAssertEqual(stats.entries, 1)
+    XCTAssertEqual(stats.hits - before.hits, 1)
+    XCTAssertEqual(stats.misses - before.misses, 1)
+    XCTAssertEqual(stats.entries - before.entries, 1)
     XCTAssertGreaterThan(stats.diskBytes, 0)
   }
 

@@ -95,7 +95,7 @@ final class AudioTests: XCTestCase {
   /// encoder workspaces); the hour then adds little to that peak, where its samples as floats alone are 230 MB.
   func testOneHourFileIsEmbeddedInWindowsWithBoundedMemory() async throws {
     daemon.stop()
-    daemon = DaemonProcess(arguments: ["--model", "whisper=\(Self.whisper)", "--max-audio-seconds", "4000"])
+    daemon = DaemonProcess(arguments: ["--model", "whisper=\(Self.whisper)", "--max-audio-seconds", "4000", "--file-root", NSTemporaryDirectory()])
     try await daemon.startServing()
     func embed(seconds: Int) async throws -> [Chorus_V1_Segment] {
       let path = NSTemporaryDirectory() + "long-\(UUID().uuidString.prefix(6)).flac"

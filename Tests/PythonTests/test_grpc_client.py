@@ -1,5 +1,8 @@
 """The daemon's public API from a second language: Python grpcio stubs generated from Protos/."""
 import os
+import tempfile
+
+import conftest
 
 import grpc
 import pytest
@@ -77,7 +80,15 @@ def test_unknown_space_is_not_found(daemon):
     assert "no space named 'nope' (available: starter)" in error.value.details()
 
 
-def test_server_side_files_are_read_by_the_daemon(daemon, tmp_path):
+def test_server_side_files_are_read_by_the_daemon(tmp_path):
+    daemon = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-py-", dir="/tmp"), extra_args=("--file-root", str(tmp_path)))
+    try:
+        check_server_side_files(daemon, tmp_path)
+    finally:
+        daemon.stop()
+
+
+def check_server_side_files(daemon, tmp_path):
     stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
     note = tmp_path / "note.txt"
     note.write_text("fine")
