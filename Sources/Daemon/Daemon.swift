@@ -73,6 +73,10 @@ public struct Daemon {
       config: .defaults {
         $0.rpc.maxRequestPayloadSize = RequestSizeLimit.transportLimit(for: settings.maxRequestBytes)
         $0.channelDebuggingCallbacks = PeerCredentials.callbacks
+        // A client opening thousands of streams gets them a few hundred at a time (HTTP/2 flow control, not an
+        // error), and a connection that carries nothing for long is closed (clients reconnect on their own).
+        $0.http2.maxConcurrentStreams = 256
+        $0.connection.maxIdleTime = .seconds(15 * 60)
       }
     )
     let health = HealthState()
@@ -83,7 +87,7 @@ public struct Daemon {
       transport: transport,
       services: [
         EmbeddingService(engine: engine),
-        CollectionService(engine: engine, store: collections),
+        CollectionService(engine: engine, store: collections, logger: logger),
         SystemService(facts: facts, engine: engine),
         HealthService(state: health, services: ServiceNames.all),
       ],

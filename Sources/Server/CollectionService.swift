@@ -2,6 +2,7 @@ import ChorusAPI
 import Engine
 import Foundation
 import GRPCCore
+import Logging
 import Store
 
 /// `chorus.v1.CollectionService`: validates, embeds content through the engine (and so the cache), and maps
@@ -9,6 +10,7 @@ import Store
 public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtocol {
   private let engine: Engine
   private let store: CollectionStore
+  private let logger: Logger
 
   static let maxIDBytes = 256
   static let maxMetadataPairs = 64
@@ -19,15 +21,26 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   static let defaultPageSize = 100
   static let maxPageSize = 1000
 
-  public init(engine: Engine, store: CollectionStore) {
+  public init(engine: Engine, store: CollectionStore, logger: Logger = Logger(label: "chorusd")) {
     self.engine = engine
     self.store = store
+    self.logger = logger
+  }
+
+  /// Every write is logged with the caller's uid and pid (from the socket), so an operator can tell who changed what.
+  private func logWrite(_ what: String, collection: String, count: Int? = nil) {
+    let caller = CallScope.current.caller
+    var metadata: Logger.Metadata = ["collection": "\(collection)", "uid": "\(caller.map { String($0.uid) } ?? "unknown")", "pid": "\(caller.map { String($0.pid) } ?? "unknown")"]
+    if let count { metadata["items"] = "\(count)" }
+    logger.info("\(what)", metadata: metadata)
   }
 
   public func createCollection(request: Chorus_V1_CreateCollectionRequest, context: ServerContext) async throws -> Chorus_V1_Collection {
     try Self.validateName(request.name)
     let space = try RPCError.mapping { try engine.space(named: request.space) }
-    return try mapping { Self.message(try store.create(name: request.name, space: space.name, dimension: space.dimension)) }
+    let created = try mapping { Self.message(try store.create(name: request.name, space: space.name, dimension: space.dimension)) }
+    logWrite("collection created", collection: request.name)
+    return created
   }
 
   public func listCollections(request: Chorus_V1_ListCollectionsRequest, context: ServerContext) async throws -> Chorus_V1_ListCollectionsResponse {
@@ -39,7 +52,9 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   }
 
   public func deleteCollection(request: Chorus_V1_DeleteCollectionRequest, context: ServerContext) async throws -> Chorus_V1_DeleteCollectionResponse {
-    try mapping { try .with { $0.deletedItems = UInt64(try store.delete(request.name)) } }
+    let deleted = try mapping { try store.delete(request.name) }
+    logWrite("collection deleted", collection: request.name, count: deleted)
+    return .with { $0.deletedItems = UInt64(deleted) }
   }
 
   public func upsert(request: Chorus_V1_UpsertRequest, context: ServerContext) async throws -> Chorus_V1_UpsertResponse {
@@ -81,6 +96,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
     }
     if !ready.isEmpty {
       try mapping { try store.upsert(request.collection, ready.map(\.item)) }
+      logWrite("items upserted", collection: request.collection, count: ready.count)
       for entry in ready {
         results[entry.index].id = entry.item.id
         results[entry.index].cached = entry.cached
@@ -91,6 +107,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
 
   public func remove(request: Chorus_V1_RemoveRequest, context: ServerContext) async throws -> Chorus_V1_RemoveResponse {
     let missing = try mapping { try store.remove(request.collection, ids: request.ids) }
+    logWrite("items removed", collection: request.collection, count: Set(request.ids).count - Set(missing).count)
     return .with {
       $0.removed = UInt64(Set(request.ids).count - Set(missing).count)
       $0.notFound = missing

@@ -3,7 +3,7 @@ import Foundation
 
 // Parsed and dispatched by hand so that usage errors exit 2 (the CLI's documented code), not ArgumentParser's 64.
 do {
-  let command = try ChorusCommand.parseAsRoot()
+  let command = try ChorusCommand.parseAsRoot(ConnectionOptions.hoisted(Array(CommandLine.arguments.dropFirst())))
   guard let subcommand = command as? any ChorusSubcommand else {
     throw CleanExit.helpRequest(command)
   }

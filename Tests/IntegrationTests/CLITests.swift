@@ -45,6 +45,15 @@ final class CLITests: XCTestCase {
     XCTAssertEqual(result.stderr.split(separator: "\n").count, 1)
   }
 
+  func testConnectionOptionsGoBeforeOrAfterTheSubcommand() throws {
+    for arguments in [["--socket", daemon.socketPath, "health"], ["--socket=\(daemon.socketPath)", "health"], ["health", "--socket", daemon.socketPath],
+      ["--socket", daemon.socketPath, "collection", "list", "--json"]]
+    {
+      let result = try DaemonProcess.runCLI([], arguments)
+      XCTAssertEqual(result.status, 0, "\(arguments): \(result.stderr)")
+    }
+  }
+
   func testUsageErrorIsExitTwo() throws {
     let result = try daemon.cli(["embed"])
     XCTAssertEqual(result.status, 2)

@@ -103,7 +103,7 @@ final class DaemonProcess: @unchecked Sendable {
   static func runCLI(_ connection: [String], _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let cli = Process()
     cli.executableURL = URL(fileURLWithPath: binDirectory + "/chorus")
-    // Subcommand first, then --socket: it is an option of every subcommand.
+    // Subcommand first, then --socket (either place works; tests of the other place pass no connection here).
     cli.arguments = Array(arguments.prefix(1)) + connection + arguments.dropFirst()
     let out = Pipe(), err = Pipe()
     cli.standardOutput = out

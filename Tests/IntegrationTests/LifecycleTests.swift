@@ -33,6 +33,26 @@ final class LifecycleTests: XCTestCase {
     try await second.startServing()
   }
 
+  /// Every encoder has run a batch and the ConSE prompts exist before health says SERVING: the first image after
+  /// start is as quick as any other (it used to wait seconds for the prompts), and the log says how long start took.
+  func testWarmStartBeforeServing() async throws {
+    let daemon = DaemonProcess()
+    defer { daemon.stop() }
+    try await daemon.startServing(timeout: 60)
+    let photo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("MediaTests/Fixtures/formats/baseline.jpg")
+    let started = ContinuousClock.now
+    let response = try await daemon.withClient {
+      try await Chorus_V1_EmbeddingService.Client(wrapping: $0).embed(.with { $0.inputs = [.with { $0.image = try! Data(contentsOf: photo) }] })
+    }
+    XCTAssertEqual(response.results[0].embedding.vector.count, 384, response.results[0].error.message)
+    XCTAssertLessThan(ContinuousClock.now - started, .seconds(1), "the first image waits for no first-use work")
+    let log = daemon.stderr
+    XCTAssertTrue(log.contains("space warmed up"), log)
+    XCTAssertTrue(log.contains("seconds_to_ready="), log)
+    XCTAssertLessThan(log.range(of: "space warmed up")!.lowerBound, log.range(of: "chorusd serving")!.lowerBound)
+  }
+
   func testSigtermRemovesSocketAndExitsZero() async throws {
     let daemon = DaemonProcess()
     defer { daemon.stop() }
@@ -49,7 +69,10 @@ final class LifecycleTests: XCTestCase {
     let daemon = DaemonProcess(environment: ["NOTIFY_SOCKET": notify.path], directory: directory)
     defer { daemon.stop() }
     try daemon.start()
-    let ready = try await notify.receive(timeout: 20)
+    // The encoders warm up first; READY follows once they have.
+    let warming = try await notify.receive(timeout: 20)
+    XCTAssertTrue(warming.contains("STATUS=warming up") && !warming.contains("READY=1"), warming)
+    let ready = try await notify.receive(timeout: 30)
     XCTAssertTrue(ready.contains("READY=1"), ready)
     XCTAssertTrue(ready.contains("MAINPID=\(daemon.process.processIdentifier)"), ready)
     // Ready means serving: the socket answers at once.

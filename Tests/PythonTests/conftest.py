@@ -41,7 +41,8 @@ class Daemon:
         env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS")}
         self.process = subprocess.Popen(
             [str(BIN_DIR / "chorusd"), "--socket", self.socket, "--data-dir", self.data_dir, *extra_args],
-            stderr=subprocess.PIPE,
+            # A file, not a pipe nobody reads: the daemon logs every write, and a full pipe would block it.
+            stderr=open(os.path.join(directory, "chorusd.log"), "ab"),
             env=env,
         )
         self.channel = grpc.insecure_channel(f"unix://{self.socket}")
@@ -54,7 +55,7 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"chorusd exited: {self.process.stderr.read().decode()}")
+                raise RuntimeError(f"chorusd exited: {self.log()}")
             try:
                 if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
                     return
@@ -62,6 +63,10 @@ class Daemon:
                 pass
             time.sleep(0.05)
         raise RuntimeError("chorusd did not become SERVING")
+
+    def log(self):
+        with open(os.path.join(self.directory, "chorusd.log"), errors="replace") as file:
+            return file.read()
 
     def stop(self):
         self.channel.close()
