@@ -6,25 +6,13 @@ import GRPCNIOTransportHTTP2
 /// texts/s through a real chorusd (release build beside this binary) over its Unix socket: the same texts as
 /// the in-process figure, so the two can be compared.
 func daemonThroughput(texts: [String], seconds: Double, binDirectory: String) async throws -> [(String, Double)] {
-  let directory = "/tmp/chorus-bench-daemon-\(getpid())"
-  try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(atPath: directory) }
-  let socket = directory + "/chorus.sock"
-  let daemon = Process()
-  daemon.executableURL = URL(fileURLWithPath: binDirectory + "/chorusd")
-  daemon.arguments = ["--socket", socket, "--data-dir", directory + "/data", "--log-level", "warning"]
-  try daemon.run()
-  defer {
-    daemon.terminate()
-    daemon.waitUntilExit()
-  }
+  let daemon = try BenchDaemon(name: "daemon", binDirectory: binDirectory)
+  defer { daemon.stop() }
+  let socket = daemon.socket
   let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
   return try await withGRPCClient(transport: transport) { client in
     let embedding = Chorus_V1_EmbeddingService.Client(wrapping: client)
-    for _ in 0..<200 {
-      if (try? await embedding.listSpaces(.init())) != nil { break }
-      try await Task.sleep(for: .milliseconds(50))
-    }
+    try await daemon.waitUntilServing(client)
     // Consecutive slices of the distinct texts, as separate users' texts would be.
     let counter = Counter()
     func request(_ size: Int) async -> Chorus_V1_EmbedRequest {
@@ -75,6 +63,38 @@ func daemonThroughput(texts: [String], seconds: Double, binDirectory: String) as
       results.append((label, Double(done) / Date().timeIntervalSince(start)))
     }
     return results
+  }
+}
+
+/// A release chorusd (the one built beside chorus-bench) on a socket in a fresh temp dir, logging warnings only.
+struct BenchDaemon {
+  let directory: String
+  let socket: String
+  let process = Process()
+
+  init(name: String, binDirectory: String) throws {
+    directory = "/tmp/chorus-bench-\(name)-\(getpid())"
+    socket = directory + "/chorus.sock"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    process.executableURL = URL(fileURLWithPath: binDirectory + "/chorusd")
+    process.arguments = ["--socket", socket, "--data-dir", directory + "/data", "--log-level", "warning"]
+    try process.run()
+  }
+
+  /// Waits until health says SERVING (after the warm start), so no figure includes start-up work.
+  func waitUntilServing(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+    let health = Grpc_Health_V1_Health.Client(wrapping: client)
+    let started = Date()
+    while (try? await health.check(.init()).status) != .serving {
+      guard process.isRunning, Date().timeIntervalSince(started) < 120 else { throw BenchFailure("chorusd did not become SERVING") }
+      try await Task.sleep(for: .milliseconds(20))
+    }
+  }
+
+  func stop() {
+    process.terminate()
+    process.waitUntilExit()
+    try? FileManager.default.removeItem(atPath: directory)
   }
 }
 

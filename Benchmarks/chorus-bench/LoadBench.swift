@@ -19,27 +19,14 @@ enum LoadBench {
     let stormClients = Int(option("--storm") ?? "256") ?? 256
 
     let binDirectory = URL(fileURLWithPath: Bundle.main.executablePath!).deletingLastPathComponent().path
-    let directory = "/tmp/chorus-bench-load-\(getpid())"
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let socket = directory + "/chorus.sock"
-    let daemon = Process()
-    daemon.executableURL = URL(fileURLWithPath: binDirectory + "/chorusd")
-    daemon.arguments = ["--socket", socket, "--data-dir", directory + "/data", "--log-level", "warning"]
     let started = Date()
-    try daemon.run()
-    defer {
-      daemon.terminate()
-      daemon.waitUntilExit()
-    }
+    let bench = try BenchDaemon(name: "load", binDirectory: binDirectory)
+    defer { bench.stop() }
+    let pid = bench.process.processIdentifier, socket = bench.socket
     print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
     let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: socket), transportSecurity: .plaintext)
     try await withGRPCClient(transport: transport) { client in
-      let health = Grpc_Health_V1_Health.Client(wrapping: client)
-      while (try? await health.check(.init()).status) != .serving {
-        guard daemon.isRunning, Date().timeIntervalSince(started) < 120 else { throw BenchFailure("chorusd did not become SERVING") }
-        try await Task.sleep(for: .milliseconds(20))
-      }
+      try await bench.waitUntilServing(client)
       print("start to SERVING (warm start included): \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
       let embedding = Chorus_V1_EmbeddingService.Client(wrapping: client)
       let collections = Chorus_V1_CollectionService.Client(wrapping: client)
@@ -48,7 +35,7 @@ enum LoadBench {
         $0.collection = "load"
         $0.items = texts.prefix(256).map { text in .with { $0.content = .with { $0.text = text } } }
       })
-      let idle = residentBytes(daemon.processIdentifier)
+      let idle = residentBytes(pid)
       print("idle resident memory: \(idle >> 20) MiB")
 
       // The mix.
@@ -59,7 +46,7 @@ enum LoadBench {
       let until = ContinuousClock.now + .seconds(seconds)
       let sampler = Task {
         while !Task.isCancelled {
-          let now = residentBytes(daemon.processIdentifier)
+          let now = residentBytes(pid)
           peak.withLock { $0 = max($0, now) }
           try? await Task.sleep(for: .milliseconds(20))
         }
@@ -151,7 +138,7 @@ enum LoadBench {
       let recovery = (ContinuousClock.now - recoveryStart).milliseconds
       print("\nstorm: \(stormClients) clients × 32 images, 2 s deadline: \(String(format: "%.2f", stormSeconds)) s; statuses \(stormStatuses.withLock { $0 }); \(answered.withLock { $0 } * 32) images answered")
       print("  recovery: a one-text request right after the storm took \(format(recovery)) ms")
-      print("  resident memory after the storm: \(residentBytes(daemon.processIdentifier) >> 20) MiB")
+      print("  resident memory after the storm: \(residentBytes(pid) >> 20) MiB")
     }
   }
 

@@ -1,0 +1,73 @@
+"""Callers that misbehave under load, from Python grpcio: each is refused or ended cleanly, and the daemon keeps
+serving everyone else at once."""
+import socket
+import tempfile
+import time
+
+import grpc
+import pytest
+
+import conftest
+from chorus.v1 import embedding_pb2, embedding_pb2_grpc
+
+
+@pytest.fixture
+def small_queue():
+    d = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-ovl-", dir="/tmp"), extra_args=("--max-batch-size", "8", "--max-queued-inputs", "16"))
+    yield d
+    d.stop()
+
+
+def quick_text_call(daemon, text="still serving"):
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
+    started = time.monotonic()
+    response = stub.Embed(embedding_pb2.EmbedRequest(inputs=[{"text": text}]), timeout=5)
+    assert len(response.results[0].embedding.vector) == 384
+    return time.monotonic() - started
+
+
+def test_expired_and_microsecond_deadlines_end_cleanly(small_queue):
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(small_queue.channel)
+    for timeout in (1e-6, 1e-4, 0.001):
+        with pytest.raises(grpc.RpcError) as error:
+            stub.Embed(embedding_pb2.EmbedRequest(inputs=[{"text": f"in a hurry {timeout}"} for _ in range(8)]), timeout=timeout)
+        assert error.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert quick_text_call(small_queue) < 1
+
+
+def test_a_client_that_disconnects_mid_request_leaves_the_daemon_serving(small_queue):
+    channel = grpc.insecure_channel(f"unix://{small_queue.socket}")
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+    jpeg = open(conftest.ROOT / "Tests/MediaTests/Fixtures/formats/baseline.jpg", "rb").read()
+    future = stub.Embed.future(embedding_pb2.EmbedRequest(inputs=[{"image": jpeg + str(i).encode()} for i in range(16)]))
+    time.sleep(0.05)
+    future.cancel()
+    channel.close()
+    assert quick_text_call(small_queue) < 1
+
+
+def test_a_connection_that_sends_nothing_blocks_nobody(small_queue):
+    silent = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(50)]
+    for s in silent:
+        s.connect(small_queue.socket)
+    try:
+        assert quick_text_call(small_queue) < 1
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_a_thousand_concurrent_calls_on_one_channel_are_answered_or_refused_clearly(small_queue):
+    stub = embedding_pb2_grpc.EmbeddingServiceStub(small_queue.channel)
+    futures = [stub.Embed.future(embedding_pb2.EmbedRequest(inputs=[{"text": f"call number {i}"} for _ in range(4)]), timeout=30)
+               for i in range(1000)]
+    outcomes = {}
+    for future in futures:
+        try:
+            future.result()
+            outcomes["OK"] = outcomes.get("OK", 0) + 1
+        except grpc.RpcError as error:
+            outcomes[error.code().name] = outcomes.get(error.code().name, 0) + 1
+    assert set(outcomes) <= {"OK", "RESOURCE_EXHAUSTED"}, outcomes
+    assert outcomes.get("OK", 0) >= 4, outcomes
+    assert quick_text_call(small_queue) < 1
