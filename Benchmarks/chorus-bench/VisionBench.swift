@@ -18,23 +18,29 @@ enum VisionBench {
     if !FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
       _ = runReference(["make-clip-b32", clipDirectory, root.appendingPathComponent("Models/clip-bpe").path])
     }
-    // openai/clip-vit-base-patch32's published preprocessing, for the end-to-end figures.
-    let clipPreprocessing = """
-      {"crop_size": 224, "do_center_crop": true, "do_normalize": true, "do_resize": true, "feature_extractor_type": "CLIPFeatureExtractor",
-       "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "size": 224}
-      """
-    try clipPreprocessing.write(toFile: clipDirectory + "/preprocessor_config.json", atomically: true, encoding: .utf8)
-    let clip = URL(fileURLWithPath: clipDirectory)
     let effnet = root.appendingPathComponent("Models/efficientnet-lite0")
-    let models = [
-      Model(
-        name: "CLIP ViT-B/32 vision tower (random weights, real shape)", kind: "clip", directory: clipDirectory,
-        encoder: try CLIPVisionEncoder(config: ModelConfig(directory: clip), checkpoint: SafeTensorsFile(path: clip.appendingPathComponent("model.safetensors").path))),
+    var models = [
       Model(
         name: "EfficientNet-Lite0 (real weights, logits)", kind: "effnet", directory: effnet.path,
         encoder: try EfficientNetLiteClassifier(
-          config: ModelConfig(directory: effnet), checkpoint: SafeTensorsFile(path: effnet.appendingPathComponent("model.safetensors").path))),
+          config: ModelConfig(directory: effnet), checkpoint: SafeTensorsFile(path: effnet.appendingPathComponent("model.safetensors").path)))
     ]
+    if FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
+      // openai/clip-vit-base-patch32's published preprocessing, for the end-to-end figures.
+      let clipPreprocessing = """
+        {"crop_size": 224, "do_center_crop": true, "do_normalize": true, "do_resize": true, "feature_extractor_type": "CLIPFeatureExtractor",
+         "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711], "resample": 3, "size": 224}
+        """
+      try clipPreprocessing.write(toFile: clipDirectory + "/preprocessor_config.json", atomically: true, encoding: .utf8)
+      let clip = URL(fileURLWithPath: clipDirectory)
+      models.insert(
+        Model(
+          name: "CLIP ViT-B/32 vision tower (random weights, real shape)", kind: "clip", directory: clipDirectory,
+          encoder: try CLIPVisionEncoder(config: ModelConfig(directory: clip), checkpoint: SafeTensorsFile(path: clip.appendingPathComponent("model.safetensors").path))),
+        at: 0)
+    } else {
+      print("CLIP ViT-B/32 skipped: its random checkpoint is made by the reference; pass --python VENV/bin/python (a venv with torch and transformers)")
+    }
     let photos = try photoFiles()
     for model in models where option("--model").map({ $0 == model.kind }) ?? true {
       print("\(model.name), \(seconds) s per figure")

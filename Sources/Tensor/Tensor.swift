@@ -30,6 +30,12 @@ public struct Tensor: @unchecked Sendable {
 
   public var array: [Float] { Array(buffer) }
 
+  /// The items `range` of the leading dimension, as a view over the same memory.
+  public func slice(_ range: Range<Int>) -> Tensor {
+    let itemValues = shape.dropFirst().reduce(1, *)
+    return Tensor(shape: [range.count] + shape.dropFirst(), data: data + range.lowerBound * itemValues, owner: owner)
+  }
+
   /// Row `index` of a 2-D tensor.
   public func row(_ index: Int) -> UnsafeMutableBufferPointer<Float> {
     let width = shape[shape.count - 1]

@@ -39,6 +39,31 @@ final class ConfigFileTests: XCTestCase {
     assertConfigError("max_image_pixels = 0\n", line: 1, key: "max_image_pixels", contains: "whole number of pixels")
   }
 
+  func testAccessAndQueueSettings() throws {
+    let settings = try ConfigFile.parse(
+      "max_queued_inputs = 64\nallowed_uids = [0, 1000]\nallowed_gids = [990]\nfile_roots = [\"/srv/photos\", \"/srv/sounds\"]\n", path: "c.toml")
+    XCTAssertEqual(settings.maxQueuedInputs, 64)
+    XCTAssertEqual(settings.allowedUIDs, [0, 1000])
+    XCTAssertEqual(settings.allowedGIDs, [990])
+    XCTAssertEqual(settings.fileRoots, ["/srv/photos", "/srv/sounds"])
+    var flags = PartialSettings()
+    flags.fileRoots = ["/flag/root"]
+    let resolved = settings.overridden(by: flags, environment: [:])
+    XCTAssertEqual(resolved.fileRoots, ["/flag/root"], "flags win")
+    XCTAssertEqual(resolved.allowedUIDs, [0, 1000])
+    let defaults = PartialSettings().overridden(by: PartialSettings(), environment: [:])
+    XCTAssertEqual(defaults.fileRoots, [], "server-side files are off by default")
+    XCTAssertNil(defaults.allowedUIDs)
+    XCTAssertNil(defaults.maxQueuedInputs)
+    assertConfigError("allowed_uids = \"0,1000\"\n", line: 1, key: "allowed_uids", contains: "array of numeric ids")
+    assertConfigError("allowed_gids = [-1]\n", line: 1, key: "allowed_gids", contains: "array of numeric ids")
+    assertConfigError("file_roots = [\"photos\"]\n", line: 1, key: "file_roots", contains: "absolute directory paths")
+    assertConfigError("max_queued_inputs = 0\n", line: 1, key: "max_queued_inputs", contains: "from 1 to")
+    XCTAssertEqual(SettingValue.ids("0, 1000"), [0, 1000])
+    XCTAssertNil(SettingValue.ids("0,root"))
+    XCTAssertNil(SettingValue.ids(""))
+  }
+
   func testOctalIntegerModeIsAccepted() throws {
     XCTAssertEqual(try ConfigFile.parse("socket_mode = 0o600", path: "c.toml").socketMode, 0o600)
   }

@@ -71,9 +71,19 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
     classifier = try LinearWeights(w, "_fc", in: headChannels, out: dimension)
   }
 
+  /// Images per forward pass. A convolution's GEMMs already have 12,544 rows per image at the stem, so larger
+  /// passes gain nothing, while the activations grow with the pass (about 15 MB an image): a batch of 32 in one
+  /// pass held 480 MB of workspace; in passes of 4, 60 MB.
+  static let imagesPerPass = 4
+
   /// `pixels` is [batch, 3, size, size], normalised; returns the logits of each image.
   public func embed(pixels: Tensor) -> [[Float]] {
-    workspaces.withWorkspace { workspace in forward(pixels, workspace) }
+    let batch = pixels.shape[0]
+    return workspaces.withWorkspace { workspace in
+      stride(from: 0, to: batch, by: Self.imagesPerPass).flatMap { start in
+        forward(pixels.slice(start..<min(batch, start + Self.imagesPerPass)), workspace)
+      }
+    }
   }
 
   // Workspace slots: the block input/output ping-pongs between two; expansion and depthwise outputs have their own.
