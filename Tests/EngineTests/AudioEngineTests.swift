@@ -54,6 +54,36 @@ final class AudioEngineTests: XCTestCase {
     XCTAssertLessThan(maxAbsDifference(projected, l2Normalized(expected)), 1e-5)
   }
 
+  /// A long clip stops between windows when its caller leaves: cancelled early, a 20-minute clip ends in a
+  /// fraction of the time it takes whole.
+  func testALongClipStopsBetweenWindowsWhenTheCallerLeaves() async throws {
+    let engine = try Engine(models: ["whisper": fixtures.appendingPathComponent("whisper-tiny-random").path], logger: logger)
+    let rate = 16000, seconds = 1200
+    var wav = Data("RIFF".utf8) + Self.le32(36 + rate * seconds * 2) + Data("WAVEfmt ".utf8) + Self.le32(16)
+    wav += Data([1, 0, 1, 0]) + Self.le32(rate) + Self.le32(rate * 2) + Data([2, 0, 16, 0]) + Data("data".utf8) + Self.le32(rate * seconds * 2)
+    var samples = [Int16](repeating: 0, count: rate * seconds)
+    for i in samples.indices { samples[i] = Int16(truncatingIfNeeded: (i * 7919) % 20000 - 10000) }
+    samples.withUnsafeBytes { wav += Data($0) }
+    let whole = ContinuousClock.now
+    _ = try await engine.embed(space: "whisper", inputs: [.audio(wav)], options: EmbedOptions(bypassCache: true)).results[0].get()
+    let full = ContinuousClock.now - whole
+    let task = Task { try await engine.embed(space: "whisper", inputs: [.audio(wav)], options: EmbedOptions(bypassCache: true)) }
+    try await Task.sleep(for: full / 8)
+    let cancelled = ContinuousClock.now
+    task.cancel()
+    do {
+      _ = try await task.value
+      XCTFail("a cancelled clip must not return a vector")
+    } catch {
+      XCTAssertTrue(error is CancellationError, "\(error)")
+    }
+    XCTAssertLessThan(ContinuousClock.now - cancelled, full / 2, "whole clip: \(full)")
+  }
+
+  static func le32(_ value: Int) -> Data {
+    withUnsafeBytes(of: UInt32(value).littleEndian) { Data($0) }
+  }
+
   static func safetensors(_ tensors: [String: ([Int], [Float])]) -> Data {
     var header: [String: Any] = [:], blob = Data()
     for name in tensors.keys.sorted() {
