@@ -23,8 +23,10 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     var scheduled = false
     /// Places taken: inputs admitted and not yet started (being decoded, or pending here).
     var queued = 0
-    /// Seconds one input has cost lately (moving average over batches); nil until a batch has run.
+    /// Seconds one input has cost lately (moving averages over batches), in any batch and in batches at least
+    /// half full: a full batch costs less per input, and a long queue runs in full batches. nil until one has run.
     var secondsPerInput: Double?
+    var secondsPerInputWhenFull: Double?
     /// When the running batch is expected to end.
     var runningUntil: ContinuousClock.Instant?
   }
@@ -68,7 +70,8 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
 
   /// Seconds until `inputs` more inputs would be done: the rest of the running batch, then the inputs.
   private func estimatedSeconds(_ state: State, inputs: Int, now: ContinuousClock.Instant) -> Double? {
-    guard let perInput = state.secondsPerInput else { return nil }
+    let full = inputs >= maxBatchSize ? state.secondsPerInputWhenFull : nil
+    guard let perInput = full ?? state.secondsPerInput else { return nil }
     let running = state.runningUntil.map { max(0, ($0 - now).inSeconds) } ?? 0
     return running + Double(inputs) * perInput
   }
@@ -141,8 +144,10 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
       let started = ContinuousClock.now
       let outputs = run(batch.map(\.input))
       let seconds = (ContinuousClock.now - started).inSeconds / Double(batch.count)
+      let fullish = batch.count * 2 >= maxBatchSize
       state.withLock { state in
         state.secondsPerInput = state.secondsPerInput.map { 0.7 * $0 + 0.3 * seconds } ?? seconds
+        if fullish { state.secondsPerInputWhenFull = state.secondsPerInputWhenFull.map { 0.7 * $0 + 0.3 * seconds } ?? seconds }
       }
       for (waiting, output) in zip(batch, outputs) { waiting.collector.deliver(output, at: waiting.index) }
     }
