@@ -121,6 +121,7 @@ let package = Package(
       path: "Benchmarks/chorus-bench"),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor"], exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor"]),
