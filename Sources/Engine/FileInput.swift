@@ -120,25 +120,36 @@ enum FileInput {
     guard fstat(file, &opened) == 0, opened.st_dev == status.st_dev, opened.st_ino == status.st_ino, opened.st_mode & S_IFMT == S_IFREG else {
       return denied("it changed while it was being read")
     }
-    // Read to the end, but never past the limit: the file may have grown since it was measured.
+    // Read what was measured into a buffer of that size, then whatever the file has grown by since, in chunks,
+    // never past the limit (a doubling buffer would copy a large file once more just to meet its end).
     var data = Data(count: Int(opened.st_size))
     var length = 0
-    while true {
-      if length == data.count {
-        guard length <= maxBytes else {
-          return .failure(InputError(.resourceExhausted, "file \(path): over the limit of \(maxBytes) bytes (max_file_bytes)"))
-        }
-        data.count = min(max(4096, length * 2), maxBytes + 1)
+    func readSome(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+      while true {
+        let got = Glibc.read(file, buffer.baseAddress!, buffer.count)
+        if got >= 0 { return got }
+        if errno != EINTR { return nil }
       }
-      let got = data.withUnsafeMutableBytes { Glibc.read(file, $0.baseAddress! + length, $0.count - length) }
-      if got < 0 {
-        if errno == EINTR { continue }
+    }
+    while length < data.count {
+      guard let got = data.withUnsafeMutableBytes({ readSome(into: UnsafeMutableRawBufferPointer(rebasing: $0[length...])) }) else {
         return .failure(InputError(.internalError, "file \(path): \(String(cString: strerror(errno)))"))
       }
       if got == 0 { break }
       length += got
     }
     data.count = length
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      guard let got = chunk.withUnsafeMutableBytes({ readSome(into: $0) }) else {
+        return .failure(InputError(.internalError, "file \(path): \(String(cString: strerror(errno)))"))
+      }
+      if got == 0 { break }
+      guard data.count + got <= maxBytes else {
+        return .failure(InputError(.resourceExhausted, "file \(path): over the limit of \(maxBytes) bytes (max_file_bytes)"))
+      }
+      data.append(contentsOf: chunk[..<got])
+    }
     return .success(data)
   }
 
