@@ -69,6 +69,22 @@ enum FileInput {
       return denied("server-side files are off: the daemon reads files only under the directories of file_roots (--file-root); send the content instead")
     }
     guard let caller else { return denied("the caller's credentials are unknown, so the daemon reads no file for it") }
+    var groups: Set<UInt32>?
+    let callerGroups = { () -> Set<UInt32> in
+      if groups == nil { groups = caller.groups() }
+      return groups!
+    }
+    // Before anything about the file is told (missing, a link leading out, not regular), the caller must be able
+    // to reach the deepest folder of its path that exists, as it would to look for the file itself; otherwise
+    // the daemon's answers would reveal what lies in folders the caller may not search.
+    var ancestor = (path as NSString).deletingLastPathComponent
+    while ancestor != "/", realPath(ancestor) == nil { ancestor = (ancestor as NSString).deletingLastPathComponent }
+    if let reachable = realPath(ancestor) {
+      switch walk(to: reachable, caller: caller, groups: callerGroups) {
+      case .success(let descriptor): close(descriptor)
+      case .failure(let denial): return denied(denial.reason)
+      }
+    }
     guard let resolved = realPath(path) else {
       switch errno {
       case ENOENT, ENOTDIR: return .failure(InputError(.notFound, "file \(path): no such file, or the daemon may not see it (systemd's sandbox applies)"))
@@ -79,32 +95,15 @@ enum FileInput {
     guard roots.contains(resolved) else {
       return denied("it lies outside the directories the daemon reads for callers (file_roots: \(roots.paths.joined(separator: ", ")))")
     }
-    let components = resolved.split(separator: "/").map(String.init)
-    guard let name = components.last else { return .failure(InputError(.invalidArgument, "file \(path): not a regular file")) }
-    var groups: Set<UInt32>?
-    let callerGroups = { () -> Set<UInt32> in
-      if groups == nil { groups = caller.groups() }
-      return groups!
+    let name = (resolved as NSString).lastPathComponent
+    guard resolved != "/" else { return .failure(InputError(.invalidArgument, "file \(path): not a regular file")) }
+    let directory: Int32
+    switch walk(to: (resolved as NSString).deletingLastPathComponent, caller: caller, groups: callerGroups) {
+    case .success(let descriptor): directory = descriptor
+    case .failure(let denial): return denied(denial.reason)
     }
-    var directory = open("/", openPathOnly | O_DIRECTORY | O_CLOEXEC)
-    guard directory >= 0 else { return denied("the daemon cannot open /") }
     defer { close(directory) }
-    var walked = ""
-    for component in components.dropLast() {
-      var status = stat()
-      guard fstat(directory, &status) == 0, caller.may(.search, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: callerGroups) else {
-        return denied("the caller (uid \(caller.uid)) may not search \(walked.isEmpty ? "/" : walked)")
-      }
-      walked += "/" + component
-      let next = openat(directory, component, openPathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-      guard next >= 0 else { return denied("\(walked) changed while it was being read") }
-      close(directory)
-      directory = next
-    }
     var status = stat()
-    guard fstat(directory, &status) == 0, caller.may(.search, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: callerGroups) else {
-      return denied("the caller (uid \(caller.uid)) may not search \(walked.isEmpty ? "/" : walked)")
-    }
     guard fstatat(directory, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else { return denied("it changed while it was being read") }
     guard status.st_mode & S_IFMT == S_IFREG else { return .failure(InputError(.invalidArgument, "file \(path): not a regular file")) }
     guard caller.may(.read, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: callerGroups) else {
@@ -151,6 +150,31 @@ enum FileInput {
       data.append(contentsOf: chunk[..<got])
     }
     return .success(data)
+  }
+
+  private struct Denial: Error { var reason: String }
+
+  /// Opens the real directory path `directory` one component at a time with O_NOFOLLOW (a link swapped in after
+  /// `realpath` is refused), checking that the caller may search each directory from `/` down, the last
+  /// included; returns its descriptor.
+  private static func walk(to directory: String, caller: Caller, groups: () -> Set<UInt32>) -> Result<Int32, Denial> {
+    var descriptor = open("/", openPathOnly | O_DIRECTORY | O_CLOEXEC)
+    guard descriptor >= 0 else { return .failure(Denial(reason: "the daemon cannot open /")) }
+    var walked = "/"
+    for component in directory.split(separator: "/").map(String.init) + [""] {
+      var status = stat()
+      guard fstat(descriptor, &status) == 0, caller.may(.search, owner: status.st_uid, group: status.st_gid, mode: status.st_mode, groups: groups) else {
+        close(descriptor)
+        return .failure(Denial(reason: "the caller (uid \(caller.uid)) may not search \(walked)"))
+      }
+      if component.isEmpty { break }
+      walked = (walked as NSString).appendingPathComponent(component)
+      let next = openat(descriptor, component, openPathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+      close(descriptor)
+      guard next >= 0 else { return .failure(Denial(reason: "\(walked) changed while it was being read")) }
+      descriptor = next
+    }
+    return .success(descriptor)
   }
 
   /// `realpath(3)`: the path with every symbolic link, `.` and `..` resolved; nil (errno set) when it fails.

@@ -85,6 +85,22 @@ final class FileAccessTests: XCTestCase {
     assertRefused(try read(hidden, caller: nobody), .permissionDenied, "may not search \(directory!)/root/inner")
   }
 
+  /// Answers about a folder the caller may not search are all the same refusal: whether a file there exists, or
+  /// is a link leading out of the roots, is not the caller's to learn.
+  func testNothingIsToldAboutAFolderTheCallerMayNotSearch() throws {
+    try XCTSkipUnless(getuid() == 0, "needs a caller other than the folder's owner")
+    let hidden = directory + "/root/hidden"
+    try FileManager.default.createDirectory(atPath: hidden, withIntermediateDirectories: true)
+    chmod(hidden, 0o700)
+    let outside = write("outside.txt")
+    try FileManager.default.createSymbolicLink(atPath: hidden + "/out.txt", withDestinationPath: outside)
+    for path in [hidden + "/missing.txt", hidden + "/deeper/missing.txt", hidden + "/out.txt"] {
+      assertRefused(try read(path, caller: nobody), .permissionDenied, "may not search \(directory!)/root/hidden")
+    }
+    assertRefused(try read(hidden + "/missing.txt", caller: me), .notFound, "no such file")
+    assertRefused(try read(hidden + "/out.txt", caller: me), .permissionDenied, "outside the directories")
+  }
+
   func testEtcShadowIsRefusedEvenUnderARootForAnotherUser() throws {
     try XCTSkipUnless(FileManager.default.fileExists(atPath: "/etc/shadow"))
     assertRefused(try read("/etc/shadow", caller: nobody, roots: ["/etc"]), .permissionDenied, "may not read it")
