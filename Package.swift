@@ -21,6 +21,10 @@ let package = Package(
     .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
     .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
   ],
   targets: [
     // Generated from Protos/ by scripts/generate-protos; nothing hand-written.
@@ -69,15 +73,22 @@ let package = Package(
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: ["ContentSniffing", "Encoders", "Hashing", "Media", "Store", "Tensor", .product(name: "Logging", package: "swift-log")]
+      dependencies: ["ContentSniffing", "Encoders", "Hashing", "Media", "Store", "Tensor", .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+      ]
     ),
-    // gRPC services: validation, API <-> engine mapping, status codes.
+    // The service layer (validation, API <-> engine/store mapping, status codes, metrics) and its two front ends:
+    // gRPC (the generated service protocols, interceptors) and HTTP (Server/HTTP: Hummingbird routes).
     .target(
       name: "Server",
       dependencies: [
         "ChorusAPI", "Engine", "Store", "ChorusEnvironment",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
       ]
     ),
     // The daemon as a library: settings, config file, listening socket, systemd integration, lifecycle.
@@ -94,6 +105,12 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOHTTP2", package: "swift-nio-http2"),
         .product(name: "NIOHPACK", package: "swift-nio-http2"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "NIOExtras", package: "swift-nio-extras"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Metrics", package: "swift-metrics"),
       ]
     ),
     .executableTarget(

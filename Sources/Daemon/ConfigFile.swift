@@ -42,6 +42,11 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     allowed_uids = [0, 1000]
 ///     allowed_gids = [990]
 ///     file_roots = ["/srv/photos"]
+///     http = true
+///     http_socket = "/run/chorus/http.sock"
+///     http_address = "127.0.0.1:8080"
+///     http_api_key_file = "/etc/chorus/http.key"
+///     http_header_timeout_seconds = 30
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
 ///
@@ -142,6 +147,17 @@ public enum ConfigFile {
           return paths.count == array.count ? paths : nil
         }
         settings.fileRoots = try require(roots, fail(key, "expected an array of absolute directory paths, such as [\"/srv/photos\"]"))
+      case "http":
+        settings.http = try require(value.bool, fail(key, "expected true or false"))
+      case "http_socket":
+        settings.httpSocketPath = try require(nonEmptyString(value), fail(key, "expected a non-empty path string"))
+      case "http_address":
+        settings.httpAddress = try require(value.string.flatMap { SettingValue.hostPort($0) == nil ? nil : $0 }, fail(key, "expected \"HOST:PORT\", such as \"127.0.0.1:8080\""))
+      case "http_api_key_file":
+        settings.httpAPIKeyFile = try require(nonEmptyString(value), fail(key, "expected a non-empty path string"))
+      case "http_header_timeout_seconds":
+        settings.httpHeaderTimeoutSeconds = try require(
+          (value.double ?? value.int.map(Double.init)).flatMap { $0 > 0 && $0 <= 3600 ? $0 : nil }, fail(key, "expected a number of seconds above 0, at most 3600"))
       case "models":
         guard let models = value.table else { throw fail(key, "expected a table: [models] with name = \"directory\" lines") }
         for name in models.keys {
@@ -154,7 +170,7 @@ public enum ConfigFile {
           settings.models[name] = directory
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, http, http_socket, http_address, http_api_key_file, http_header_timeout_seconds, [models]")
       }
     }
     return settings

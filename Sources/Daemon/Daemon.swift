@@ -3,6 +3,8 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import Metrics
+import Prometheus
 import Server
 import ServiceLifecycle
 import Store
@@ -63,9 +65,13 @@ public struct Daemon {
       cache: cache,
       logger: logger)
 
-    let listener = try ListeningSocket.fromSystemd(environment: environment)
-      ?? ListeningSocket.bind(path: settings.socketPath, mode: settings.socketMode)
+    let activated = try ListeningSocket.fromSystemd(environment: environment)
+    let listener = try activated.grpc ?? ListeningSocket.bind(path: settings.socketPath, mode: settings.socketMode)
     defer { listener.cleanUp() }
+    let httpEndpoints = try HTTPEndpoints.open(settings: settings, activated: activated.http)
+    defer { httpEndpoints.cleanUp() }
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(DaemonMetrics.factory(registry: registry))
 
     let transport = HTTP2ServerTransport.Posix(
       listeningSocketDescriptor: Int(listener.descriptor),
@@ -83,19 +89,30 @@ public struct Daemon {
     let facts = DaemonFacts(
       startedAt: startedAt, socket: listener.displayName, dataDirectory: settings.dataDirectory,
       maxRequestBytes: settings.maxRequestBytes)
+    // One set of services; both front ends map onto it.
+    let serviceLayer = HTTPFrontEnd.Services(
+      embedding: EmbeddingService(engine: engine),
+      collections: CollectionService(engine: engine, store: collections, logger: logger),
+      system: SystemService(facts: facts, engine: engine))
+    let policy = AccessPolicy(allowedUIDs: settings.allowedUIDs.map(Set.init), allowedGIDs: settings.allowedGIDs.map(Set.init))
     let server = GRPCServer(
       transport: transport,
       services: [
-        EmbeddingService(engine: engine),
-        CollectionService(engine: engine, store: collections, logger: logger),
-        SystemService(facts: facts, engine: engine),
+        serviceLayer.embedding,
+        serviceLayer.collections,
+        serviceLayer.system,
         HealthService(state: health, services: ServiceNames.all),
       ],
       interceptors: [
-        CallInterceptor(policy: AccessPolicy(allowedUIDs: settings.allowedUIDs.map(Set.init), allowedGIDs: settings.allowedGIDs.map(Set.init))),
+        MetricsInterceptor(),
+        CallInterceptor(policy: policy),
         RequestSizeLimit(maxBytes: settings.maxRequestBytes),
       ]
     )
+    let frontEnd = HTTPFrontEnd(
+      services: serviceLayer, engine: engine, store: collections, health: health, facts: facts,
+      configuration: HTTPFrontEnd.Configuration(maxRequestBytes: settings.maxRequestBytes, policy: policy, apiKey: httpEndpoints.apiKey),
+      metrics: MetricsExposition(registry: registry, engine: engine, store: collections, startedAt: startedAt))
 
     let notifier = SystemdNotifier(environment: environment)
     var services: [any Service] = [
@@ -103,6 +120,11 @@ public struct Daemon {
         server: server, transport: transport, engine: engine, health: health, notifier: notifier, socketName: listener.displayName, startedAt: startedAt,
         logger: logger)
     ]
+    for endpoint in httpEndpoints.endpoints {
+      let http = HTTPListener(endpoint: endpoint, frontEnd: frontEnd, headerTimeout: .milliseconds(Int64(settings.httpHeaderTimeoutSeconds * 1000)), logger: logger)
+      logger.info("HTTP API listening", metadata: ["address": "\(http.displayName)"])
+      services.append(http)
+    }
     if let interval = notifier.watchdogInterval {
       services.append(WatchdogService(notifier: notifier, interval: interval))
     }

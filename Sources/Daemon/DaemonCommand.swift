@@ -79,6 +79,21 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Most inputs one encoder's queue holds; more are refused at once (default: 8 batches).")
   var maxQueuedInputs: Int?
 
+  @Flag(help: "Do not serve the HTTP API.")
+  var noHttp = false
+
+  @Option(help: "Unix socket of the HTTP API (default: http.sock beside the gRPC socket).")
+  var httpSocket: String?
+
+  @Option(help: ArgumentHelp("Also serve HTTP on TCP; loopback only unless --http-api-key-file is set.", valueName: "HOST:PORT"))
+  var httpAddress: String?
+
+  @Option(help: "File holding the key TCP callers must send as 'Authorization: Bearer KEY'.")
+  var httpApiKeyFile: String?
+
+  @Option(help: "Seconds a connection may take to send a request's head before it is closed.")
+  var httpHeaderTimeout: Double?
+
   @Option(help: ArgumentHelp("Only callers of these uids (or of --allowed-gids) may call.", valueName: "UID,UID"))
   var allowedUids: String?
 
@@ -136,6 +151,13 @@ public struct DaemonCommand: ParsableCommand {
     flags.maxAudioSeconds = maxAudioSeconds
     flags.maxQueuedInputs = maxQueuedInputs
     flags.fileRoots = fileRoots.isEmpty ? nil : fileRoots
+    flags.http = noHttp ? false : nil
+    flags.httpSocketPath = httpSocket
+    flags.httpAddress = httpAddress
+    flags.httpAPIKeyFile = httpApiKeyFile
+    flags.httpHeaderTimeoutSeconds = httpHeaderTimeout
+    if let address = httpAddress, SettingValue.hostPort(address) == nil { throw ValidationError("--http-address takes HOST:PORT, such as 127.0.0.1:8080, not '\(address)'") }
+    if let seconds = httpHeaderTimeout, !(seconds > 0 && seconds <= 3600) { throw ValidationError("--http-header-timeout must be above 0 and at most 3600 seconds") }
     if let queued = maxQueuedInputs, !(1...1_000_000).contains(queued) { throw ValidationError("--max-queued-inputs must be from 1 to 1000000") }
     if let root = fileRoots.first(where: { !$0.hasPrefix("/") }) { throw ValidationError("--file-root takes an absolute directory path, not '\(root)'") }
     for (flag, text) in [("--allowed-uids", allowedUids), ("--allowed-gids", allowedGids)] {

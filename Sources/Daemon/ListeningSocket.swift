@@ -8,7 +8,7 @@ import Foundation
 ///
 /// Binding here goes through a lock file beside the socket (`chorus.sock.lock`), so two daemons racing for
 /// one path cannot both decide the old socket is stale: the loser exits and leaves the winner untouched.
-public final class ListeningSocket {
+public final class ListeningSocket: Sendable {
   /// The listening descriptor; ownership passes to the gRPC transport.
   public let descriptor: Int32
   /// What to show in logs and `GetInfo`.
@@ -16,35 +16,59 @@ public final class ListeningSocket {
   /// The path to unlink at shutdown; nil when systemd owns the socket.
   private let ownedPath: String?
   private let lockDescriptor: Int32?
+  /// A Unix socket (callers have credentials) rather than TCP.
+  public let isUnix: Bool
 
-  private init(descriptor: Int32, displayName: String, ownedPath: String?, lockDescriptor: Int32?) {
+  private init(descriptor: Int32, displayName: String, ownedPath: String?, lockDescriptor: Int32?, isUnix: Bool = true) {
+    self.isUnix = isUnix
     self.descriptor = descriptor
     self.displayName = displayName
     self.ownedPath = ownedPath
     self.lockDescriptor = lockDescriptor
   }
 
-  /// The first descriptor systemd passed (LISTEN_PID/LISTEN_FDS), if it is meant for this process.
-  /// The variables are removed so that child processes do not think they were activated too.
-  public static func fromSystemd(environment: [String: String]) throws -> ListeningSocket? {
+  /// The sockets systemd passed (LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES), if they are meant for this process.
+  /// A descriptor named `http` (FileDescriptorName=http, or a socket unit whose name contains "http") is an HTTP
+  /// listener; the first other one is gRPC's. The variables are removed so that child processes do not think they
+  /// were activated too.
+  public static func fromSystemd(environment: [String: String]) throws -> (grpc: ListeningSocket?, http: [ListeningSocket]) {
     guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
       let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1
-    else { return nil }
+    else { return (nil, []) }
     unsetenv("LISTEN_PID")
     unsetenv("LISTEN_FDS")
     unsetenv("LISTEN_FDNAMES")
-    let fd: Int32 = 3  // SD_LISTEN_FDS_START
-    var type: Int32 = 0
-    var length = socklen_t(MemoryLayout<Int32>.size)
-    var listening: Int32 = 0
-    var listeningLength = socklen_t(MemoryLayout<Int32>.size)
-    guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0, type == Int32(SOCK_STREAM.rawValue),
-      getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &listeningLength) == 0, listening == 1
-    else {
-      throw StartupError(description: "systemd passed descriptor 3, but it is not a listening stream socket (check ListenStream= in chorusd.socket)")
+    let names = environment["LISTEN_FDNAMES"].map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
+    var grpc: ListeningSocket?
+    var http: [ListeningSocket] = []
+    for offset in 0..<count {
+      let fd = Int32(3 + offset)  // SD_LISTEN_FDS_START
+      let name = offset < names.count ? names[offset] : ""
+      var type: Int32 = 0
+      var length = socklen_t(MemoryLayout<Int32>.size)
+      var listening: Int32 = 0
+      var listeningLength = socklen_t(MemoryLayout<Int32>.size)
+      guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0, type == Int32(SOCK_STREAM.rawValue),
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &listeningLength) == 0, listening == 1
+      else {
+        throw StartupError(description: "systemd passed descriptor \(fd) ('\(name)'), but it is not a listening stream socket (check ListenStream= in the socket unit)")
+      }
+      _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+      var domain: Int32 = 0
+      var domainLength = socklen_t(MemoryLayout<Int32>.size)
+      _ = getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &domainLength)
+      let socket = ListeningSocket(
+        descriptor: fd, displayName: "fd:\(fd) \(name.isEmpty ? "" : "'\(name)' ")(socket activation)", ownedPath: nil, lockDescriptor: nil,
+        isUnix: domain == AF_UNIX)
+      if name == "http" || name.contains("http") {
+        http.append(socket)
+      } else if grpc == nil {
+        grpc = socket
+      } else {
+        throw StartupError(description: "systemd passed two gRPC sockets (descriptor \(fd) '\(name)'); name the HTTP one with FileDescriptorName=http")
+      }
     }
-    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-    return ListeningSocket(descriptor: fd, displayName: "fd:3 (socket activation)", ownedPath: nil, lockDescriptor: nil)
+    return (grpc, http)
   }
 
   /// Binds and listens on `path` with permission bits `mode`, replacing a stale socket left by a dead daemon.

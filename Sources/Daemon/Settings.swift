@@ -47,6 +47,22 @@ public struct Settings: Sendable, Equatable {
   public var allowedGIDs: [UInt32]?
   /// Directories under which the daemon reads server-side files for callers; empty: file inputs are off.
   public var fileRoots: [String]
+  /// Serve the HTTP API (OpenAI-compatible embeddings, JSON, metrics, the page) beside gRPC.
+  public var http: Bool
+  /// Its Unix socket; nil: `http.sock` in the gRPC socket's directory.
+  public var httpSocketPath: String?
+  /// Also on TCP, "HOST:PORT"; a non-loopback host needs `httpAPIKeyFile`.
+  public var httpAddress: String?
+  /// A file holding the key TCP callers must send as `Authorization: Bearer KEY`.
+  public var httpAPIKeyFile: String?
+  /// A connection that has not sent a whole request head this long after connecting (or after its last answer)
+  /// is closed.
+  public var httpHeaderTimeoutSeconds: Double
+
+  /// The HTTP socket's path: as set, or beside the gRPC socket.
+  public var resolvedHTTPSocketPath: String {
+    httpSocketPath ?? ((socketPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("http.sock")
+  }
 
   public static let defaultSocketMode: UInt16 = 0o660
   public static let defaultMaxRequestBytes = 64 << 20
@@ -62,6 +78,7 @@ public struct Settings: Sendable, Equatable {
   public static let defaultHNSWEfSearch = 64
   public static let defaultMaxAudioSeconds = 7200.0
   public static let defaultAudioWindowOverlapSeconds = 5.0
+  public static let defaultHTTPHeaderTimeoutSeconds = 30.0
 }
 
 /// Settings as one source gives them: nil means "not said here".
@@ -91,6 +108,11 @@ public struct PartialSettings: Sendable, Equatable {
   public var allowedUIDs: [UInt32]?
   public var allowedGIDs: [UInt32]?
   public var fileRoots: [String]?
+  public var http: Bool?
+  public var httpSocketPath: String?
+  public var httpAddress: String?
+  public var httpAPIKeyFile: String?
+  public var httpHeaderTimeoutSeconds: Double?
 
   public init() {}
 
@@ -121,7 +143,12 @@ public struct PartialSettings: Sendable, Equatable {
       maxQueuedInputs: flags.maxQueuedInputs ?? maxQueuedInputs,
       allowedUIDs: flags.allowedUIDs ?? allowedUIDs,
       allowedGIDs: flags.allowedGIDs ?? allowedGIDs,
-      fileRoots: flags.fileRoots ?? fileRoots ?? []
+      fileRoots: flags.fileRoots ?? fileRoots ?? [],
+      http: flags.http ?? http ?? true,
+      httpSocketPath: flags.httpSocketPath ?? httpSocketPath,
+      httpAddress: flags.httpAddress ?? httpAddress,
+      httpAPIKeyFile: flags.httpAPIKeyFile ?? httpAPIKeyFile,
+      httpHeaderTimeoutSeconds: flags.httpHeaderTimeoutSeconds ?? httpHeaderTimeoutSeconds ?? Settings.defaultHTTPHeaderTimeoutSeconds
     )
   }
 }
@@ -155,6 +182,15 @@ enum SettingValue {
     guard !parts.isEmpty else { return nil }
     let ids = parts.compactMap { UInt32($0) }
     return ids.count == parts.count ? ids : nil
+  }
+
+  /// "HOST:PORT" or "[V6]:PORT" → (host, port).
+  static func hostPort(_ text: String) -> (host: String, port: Int)? {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    guard !host.isEmpty else { return nil }
+    return (host, port)
   }
 
   static func isSpaceName(_ name: String) -> Bool {

@@ -37,6 +37,9 @@ final class AudioPipeline: Sendable {
   let dimension: Int
 
   /// `projection`: a trained head into another space (the starter's text space), applied to every window.
+  /// Inputs admitted to this encoder's queue and not yet started.
+  var queuedInputs: Int { batcher.queuedInputs }
+
   init(
     encoder: any AudioEncoder, projection: ProjectionHead? = nil, features: any AudioFrontEnd, modelFingerprint: String, label: String,
     configuration: EngineConfiguration, cache: VectorCache?
@@ -54,7 +57,7 @@ final class AudioPipeline: Sendable {
     hasher.update("\(modelFingerprint)\naudio soxr_hq mono-mean overlap=\(overlapSamples)\n")
     fingerprint = hasher.hexDigest()
     batcher = Batcher(
-      label: "\(label).audio", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
+      space: label, modality: .audio, maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
       maxQueued: configuration.maxQueuedInputs
     ) {
       batch in

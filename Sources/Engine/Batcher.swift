@@ -38,17 +38,24 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
   private let label: String
   private let maxWait: DispatchTimeInterval
   private let run: @Sendable ([Input]) -> [Output]
+  private let metrics: EncoderMetrics
 
   init(
-    label: String, maxBatchSize: Int, maxWaitMicroseconds: Int, maxQueued: Int = .max, run: @escaping @Sendable ([Input]) -> [Output]
+    space: String, modality: Modality, maxBatchSize: Int, maxWaitMicroseconds: Int, maxQueued: Int = .max,
+    run: @escaping @Sendable ([Input]) -> [Output]
   ) {
+    let label = "\(space).\(modality.rawValue)"
     queue = DispatchQueue(label: "chorus.batcher.\(label)", qos: .userInitiated)
     self.label = label
+    metrics = EncoderMetrics(space: space, modality: modality)
     self.maxBatchSize = max(1, maxBatchSize)
     self.maxQueued = max(1, maxQueued)
     maxWait = .microseconds(max(0, maxWaitMicroseconds))
     self.run = run
   }
+
+  /// Inputs admitted and not yet started (the queue's depth).
+  var queuedInputs: Int { state.withLock { $0.queued } }
 
   /// Reserves places for `count` inputs, or refuses: the queue is full (a request alone in an empty queue is
   /// always taken, so no request is too large to ever run), or the queue ahead would outlast `deadline`.
@@ -58,9 +65,11 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
     try state.withLock { state throws(EngineError) in
       let ahead = estimatedSeconds(state, inputs: state.queued + count, now: now)
       if !exempt && state.queued > 0 && state.queued + count > maxQueued {
+        metrics.queueFull.increment()
         throw .overloaded(queue: label, limit: maxQueued, retryAfterSeconds: max(0.05, estimatedSeconds(state, inputs: state.queued, now: now) ?? 1))
       }
       if let deadline, let ahead, now + .seconds(ahead) > deadline {
+        metrics.deadlineUnmeetable.increment()
         throw .deadlineUnmeetable(queue: label, estimatedSeconds: ahead, remainingSeconds: max(0, (deadline - now).inSeconds))
       }
       state.queued += count
@@ -143,7 +152,10 @@ final class Batcher<Input: Sendable, Output: Sendable>: Sendable {
       if batch.isEmpty { return }
       let started = ContinuousClock.now
       let outputs = run(batch.map(\.input))
-      let seconds = (ContinuousClock.now - started).inSeconds / Double(batch.count)
+      let elapsed = (ContinuousClock.now - started).inSeconds
+      metrics.batchSize.record(batch.count)
+      metrics.inference.recordSeconds(elapsed)
+      let seconds = elapsed / Double(batch.count)
       let fullish = batch.count * 2 >= maxBatchSize
       state.withLock { state in
         state.secondsPerInput = state.secondsPerInput.map { 0.7 * $0 + 0.3 * seconds } ?? seconds
@@ -240,5 +252,5 @@ private final class Collector<Output: Sendable>: Sendable {
 }
 
 extension Duration {
-  var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+  public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

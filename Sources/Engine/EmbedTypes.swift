@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 
 /// One input of an embed request, as the transport hands it over.
 public enum EmbedInput: Sendable {
@@ -7,6 +8,27 @@ public enum EmbedInput: Sendable {
   case audio(Data)
   /// A file on the daemon's host; `modality` nil means "tell by content".
   case file(path: String, modality: Modality?)
+  /// Token ids for a text encoder, used as given (no special tokens added).
+  case tokenIDs([Int32])
+}
+
+/// What a text encoder is given: a string to tokenize, or token ids already made.
+enum TextInput: Sendable {
+  case string(String)
+  case tokenIDs([Int32])
+
+  /// Hex SHA-256 of the UTF-8 text; for token ids, of their little-endian int32 bytes after a prefix no UTF-8 text
+  /// can start with (0xFF), so the two kinds never share a cache entry.
+  var contentHash: String {
+    switch self {
+    case .string(let text): return SHA256Hasher.hexDigest(of: Data(text.utf8))
+    case .tokenIDs(let ids):
+      var bytes = Data([0xFF])
+      bytes.reserveCapacity(1 + ids.count * 4)
+      for id in ids { withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) } }
+      return SHA256Hasher.hexDigest(of: bytes)
+    }
+  }
 }
 
 public struct EmbedOptions: Sendable {
@@ -16,8 +38,11 @@ public struct EmbedOptions: Sendable {
   public var failOnTruncation = false
   public var segments = false
   public var bypassCache = false
+  /// Also count the tokens of texts found in the cache (`EmbeddingOutput.tokens`; computed texts always have it).
+  public var countTokens = false
 
-  public init(raw: Bool = false, failOnTruncation: Bool = false, segments: Bool = false, bypassCache: Bool = false) {
+  public init(raw: Bool = false, failOnTruncation: Bool = false, segments: Bool = false, bypassCache: Bool = false, countTokens: Bool = false) {
+    self.countTokens = countTokens
     self.raw = raw
     self.failOnTruncation = failOnTruncation
     self.segments = segments
@@ -35,6 +60,9 @@ public struct EmbeddingOutput: Sendable, Equatable {
   public var contentHash: String
   /// Per-window vectors of a long audio clip, when asked for.
   public var segments: [AudioSegment] = []
+  /// Tokens the text encoder ran (special tokens included); 0 for other modalities, and for cached texts unless
+  /// `EmbedOptions.countTokens` asked.
+  public var tokens: Int = 0
 }
 
 /// One window of a long audio clip.

@@ -79,7 +79,7 @@ public final class Engine: Sendable {
   {
     let space = try resolve(requested)
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
-    var texts: [(index: Int, text: String)] = []
+    var texts: [(index: Int, text: TextInput)] = []
     var images: [(index: Int, data: Data)] = []
     var clips: [(index: Int, data: Data)] = []
     func unserved(_ modality: Modality) -> InputError {
@@ -106,7 +106,9 @@ public final class Engine: Sendable {
     for (index, input) in inputs.enumerated() where results[index] == nil {
       switch input {
       case .text(let text):
-        if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, text)) }
+        if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, .string(text))) }
+      case .tokenIDs(let ids):
+        if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, .tokenIDs(ids))) }
       case .image(let data):
         if space.image == nil { results[index] = .failure(unserved(.image)) } else { images.append((index, data)) }
       case .audio(let data):
@@ -117,13 +119,26 @@ public final class Engine: Sendable {
     }
     // The modalities run side by side: each has its own batcher thread. One refused by its queue fails the
     // request, and leaving this scope then cancels the others.
-    async let textOutputs = texts.isEmpty ? [] : space.text!.embed(texts.map(\.text), options: options, call: call)
+    async let textOutputs = texts.isEmpty ? [] : space.text!.embed(inputs: texts.map(\.text), options: options, call: call)
     async let imageOutputs = images.isEmpty ? [] : space.image!.embed(images.map(\.data), options: options, call: call)
     async let audioOutputs = clips.isEmpty ? [] : space.audio!.embed(clips.map(\.data), options: options, call: call)
     for (item, output) in zip(texts, try await textOutputs) { results[item.index] = output }
     for (item, output) in zip(images, try await imageOutputs) { results[item.index] = output }
     for (item, output) in zip(clips, try await audioOutputs) { results[item.index] = output }
-    return (space.description, results.map { $0! })
+    let finished = results.map { $0! }
+    EmbedOutcomeMetrics.record(space: space.description.name, inputs: inputs, results: finished)
+    return (space.description, finished)
+  }
+
+  /// Inputs waiting in each encoder's queue (admitted, not yet started), for `chorus_queue_depth`.
+  public func queueDepths() -> [(space: String, modality: Modality, inputs: Int)] {
+    spacesByName.values.sorted { $0.description.name < $1.description.name }.flatMap { space in
+      [
+        space.text.map { (space.description.name, Modality.text, $0.queuedInputs) },
+        space.image.map { (space.description.name, Modality.image, $0.queuedInputs) },
+        space.audio.map { (space.description.name, Modality.audio, $0.queuedInputs) },
+      ].compactMap { $0 }
+    }
   }
 
   /// Runs one batch through every encoder (and makes the ConSE class embeddings), so the first request after

@@ -18,6 +18,9 @@ final class ImagePipeline: Sendable {
   private let cache: VectorCache?
   private let inFlight = SingleFlight<Result<[Float], InputError>>()
 
+  /// Inputs admitted to this encoder's queue and not yet started.
+  var queuedInputs: Int { batcher.queuedInputs }
+
   init(
     encoder: any ImageEncoder, head: LabelSpace? = nil, preprocessor: ImagePreprocessor, modelFingerprint: String, label: String, configuration: EngineConfiguration,
     cache: VectorCache?
@@ -32,7 +35,7 @@ final class ImagePipeline: Sendable {
     fingerprint = hasher.hexDigest()
     let side = encoder.imageSize
     batcher = Batcher(
-      label: "\(label).image", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
+      space: label, modality: .image, maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
       maxQueued: configuration.maxQueuedInputs
     ) {
       batch in

@@ -14,13 +14,16 @@ final class TextPipeline: Sendable {
   /// Texts being computed right now, by content hash: a second request for one joins the first.
   private let inFlight = SingleFlight<[Float]>()
 
+  /// Inputs admitted to this encoder's queue and not yet started.
+  var queuedInputs: Int { batcher.queuedInputs }
+
   init(encoder: any TextEncoder, fingerprint: String, label: String, configuration: EngineConfiguration, cache: VectorCache? = nil) {
     self.encoder = encoder
     self.fingerprint = fingerprint
     self.cache = cache
     maxTextBytes = configuration.maxTextBytes
     batcher = Batcher(
-      label: "\(label).text", maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
+      space: label, modality: .text, maxBatchSize: configuration.maxBatchSize, maxWaitMicroseconds: configuration.maxBatchWaitMicroseconds,
       maxQueued: configuration.maxQueuedInputs
     ) { batch in encoder.embed(batch) }
   }
@@ -30,31 +33,41 @@ final class TextPipeline: Sendable {
   func embed(_ texts: [String], options: EmbedOptions, call: CallContext = CallContext(), exempt: Bool = false) async throws
     -> [Result<EmbeddingOutput, InputError>]
   {
-    var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: texts.count)
-    var misses: [(index: Int, text: String, hash: String, key: String)] = []
+    try await embed(inputs: texts.map(TextInput.string), options: options, call: call, exempt: exempt)
+  }
+
+  /// Embeds texts and token-id sequences together. Token ids are used as given (no special tokens are added):
+  /// they are checked against the vocabulary and cut to the model's limit like tokenized text.
+  func embed(inputs: [TextInput], options: EmbedOptions, call: CallContext = CallContext(), exempt: Bool = false) async throws
+    -> [Result<EmbeddingOutput, InputError>]
+  {
+    var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
+    var misses: [(index: Int, input: TextInput, hash: String, key: String)] = []
     let refused = InputError(.invalidArgument, "text is longer than the model's limit of \(encoder.maxTokens) tokens and truncation was refused (fail_on_truncation)")
-    for (index, text) in texts.enumerated() {
-      let bytes = text.utf8.count
-      guard bytes <= maxTextBytes else {
-        results[index] = .failure(InputError(.invalidArgument, "text of \(bytes) bytes is over the limit of \(maxTextBytes) bytes (max_text_bytes)"))
+    for (index, input) in inputs.enumerated() {
+      if let problem = problem(with: input) {
+        results[index] = .failure(problem)
         continue
       }
-      let hash = SHA256Hasher.hexDigest(of: Data(text.utf8))
+      let hash = input.contentHash
       let key = CacheKey.make(fingerprint: fingerprint, modality: .text, contentHash: hash)
       if !options.bypassCache, let entry = cache?.get(key) {
         results[index] = entry.truncated && options.failOnTruncation
           ? .failure(refused)
-          : .success(EmbeddingOutput(modality: .text, vector: options.raw ? entry.vector : l2Normalized(entry.vector), cached: true, truncated: entry.truncated, contentHash: hash))
+          : .success(
+            EmbeddingOutput(
+              modality: .text, vector: options.raw ? entry.vector : l2Normalized(entry.vector), cached: true, truncated: entry.truncated, contentHash: hash,
+              tokens: options.countTokens ? tokenize(input).ids.count : 0))
         continue
       }
-      misses.append((index, text, hash, key))
+      misses.append((index, input, hash, key))
     }
     // Places in the queue are taken before tokenizing, so a refused request costs nothing more.
     let admission = misses.isEmpty ? nil : try batcher.admit(Set(misses.map(\.hash)).count, deadline: call.deadline, exempt: exempt)
     defer { admission?.release() }
     var runnable: [(index: Int, tokens: TokenizedText, hash: String, key: String)] = []
     for miss in misses {
-      let tokens = encoder.tokenize(miss.text)
+      let tokens = tokenize(miss.input)
       if tokens.truncated && options.failOnTruncation {
         results[miss.index] = .failure(refused)
         continue
@@ -72,9 +85,36 @@ final class TextPipeline: Sendable {
       results[item.index] = .success(
         EmbeddingOutput(
           modality: .text, vector: options.raw ? vector : l2Normalized(vector), cached: false, truncated: item.tokens.truncated,
-          contentHash: item.hash))
+          contentHash: item.hash, tokens: item.tokens.ids.count))
     }
     return results.map { $0! }
+  }
+
+  private func problem(with input: TextInput) -> InputError? {
+    switch input {
+    case .string(let text):
+      let bytes = text.utf8.count
+      return bytes <= maxTextBytes ? nil : InputError(.invalidArgument, "text of \(bytes) bytes is over the limit of \(maxTextBytes) bytes (max_text_bytes)")
+    case .tokenIDs(let ids):
+      if ids.isEmpty { return InputError(.invalidArgument, "the list of token ids is empty") }
+      if ids.count * 4 > maxTextBytes {
+        return InputError(.invalidArgument, "\(ids.count) token ids are over the limit of \(maxTextBytes / 4) (max_text_bytes / 4)")
+      }
+      let vocabulary = encoder.vocabularySize
+      if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= vocabulary }) {
+        return InputError(.invalidArgument, "token id \(ids[bad]) at position \(bad) is outside the model's vocabulary (0 to \(vocabulary - 1))")
+      }
+      return nil
+    }
+  }
+
+  private func tokenize(_ input: TextInput) -> TokenizedText {
+    switch input {
+    case .string(let text): return encoder.tokenize(text)
+    case .tokenIDs(let ids):
+      let limit = encoder.maxTokens
+      return TokenizedText(ids: Array(ids.prefix(limit)), truncated: ids.count > limit)
+    }
   }
 
   /// One batch of one short text straight through the encoder (nothing cached).

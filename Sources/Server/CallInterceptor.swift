@@ -21,6 +21,7 @@ public struct CallInterceptor: ServerInterceptor {
     func header(_ name: String) -> String? { metadata[stringValues: name].first(where: { _ in true }) }
     let caller = PeerCredentialHeaders.caller(uid: header(PeerCredentialHeaders.uid), gid: header(PeerCredentialHeaders.gid), pid: header(PeerCredentialHeaders.pid))
     if context.descriptor.service.fullyQualifiedService != "grpc.health.v1.Health", let refusal = policy.refusal(of: caller) {
+      ServiceMetrics().rejected("permission_denied")
       throw RPCError(code: .permissionDenied, message: refusal)
     }
     let deadline = header("grpc-timeout").flatMap(Self.timeout).map { ContinuousClock.now + $0 }

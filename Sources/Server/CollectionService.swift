@@ -171,7 +171,9 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
     }
     let filter = SearchFilter(
       modalities: Set(request.filter.modalities.compactMap { Modality($0)?.rawValue }), metadataEquals: request.filter.metadataEquals)
+    let started = ContinuousClock.now
     let hits = try mapping { try store.search(request.collection, query: query, k: k, filter: filter) }
+    ServiceMetrics().search(seconds: (ContinuousClock.now - started).inSeconds)
     return .with {
       $0.exact = true
       $0.hits = hits.map { hit in

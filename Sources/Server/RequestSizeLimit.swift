@@ -42,6 +42,7 @@ private struct SizeCheckedMessages<Element: Sendable>: AsyncSequence, Sendable {
     mutating func next() async throws -> Element? {
       guard let message = try await base.next() else { return nil }
       if let sized = message as? any PayloadSized, sized.payloadBytes > limit {
+        ServiceMetrics().rejected("too_large")
         throw RPCError(
           code: .resourceExhausted,
           message: "the request carries \(sized.payloadBytes) bytes of content; this daemon accepts at most \(limit) bytes per request (max_request_bytes): send fewer or smaller inputs per call")

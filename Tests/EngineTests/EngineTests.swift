@@ -18,6 +18,7 @@ final class CountingEncoder: TextEncoder, @unchecked Sendable {
   var architecture: String { base.architecture }
   var dimension: Int { base.dimension }
   var maxTokens: Int { base.maxTokens }
+  var vocabularySize: Int { base.vocabularySize }
   func tokenize(_ text: String) -> TokenizedText { base.tokenize(text) }
   func embed(_ batch: [[Int32]]) -> [[Float]] {
     batches.withLock { $0.append(batch.count) }

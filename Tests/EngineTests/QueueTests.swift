@@ -20,6 +20,7 @@ final class GatedEncoder: TextEncoder, @unchecked Sendable {
   var architecture: String { base.architecture }
   var dimension: Int { base.dimension }
   var maxTokens: Int { base.maxTokens }
+  var vocabularySize: Int { base.vocabularySize }
   func tokenize(_ text: String) -> TokenizedText { base.tokenize(text) }
   func embed(_ batch: [[Int32]]) -> [[Float]] {
     started.signal()

@@ -6,6 +6,7 @@ import Tensor
 public struct BertModel {
   public let hiddenSize: Int
   public let maxPositions: Int
+  public let vocabularySize: Int
   let wordEmbeddings: Tensor
   let positionEmbeddings: Tensor
   let tokenTypeEmbeddings: Tensor
@@ -18,6 +19,7 @@ public struct BertModel {
     let layers = try config.int("num_hidden_layers")
     let intermediate = try config.int("intermediate_size")
     let vocabulary = try config.int("vocab_size")
+    vocabularySize = vocabulary
     let positions = try config.int("max_position_embeddings")
     let typeVocabulary = try config.int("type_vocab_size", default: 2)
     let epsilon = try config.float("layer_norm_eps", default: 1e-12)

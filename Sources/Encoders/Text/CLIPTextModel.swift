@@ -8,6 +8,7 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
   public let architecture = "clip_text"
   public let dimension: Int
   public let maxTokens: Int
+  public let vocabularySize: Int
   let tokenizer: ByteLevelBPETokenizer
   let width: Int
   let tokenEmbedding: Tensor
@@ -27,6 +28,7 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
     let layers = try text.int("num_hidden_layers", default: 12)
     let intermediate = try text.int("intermediate_size", default: 2048)
     let vocabulary = try text.int("vocab_size", default: 49408)
+    vocabularySize = vocabulary
     let positions = try text.int("max_position_embeddings", default: 77)
     let epsilon = try text.float("layer_norm_eps", default: 1e-5)
     let activationName = try text.string("hidden_act", default: "quick_gelu")

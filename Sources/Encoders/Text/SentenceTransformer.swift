@@ -8,6 +8,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   public let architecture = "bert"
   public let dimension: Int
   public let maxTokens: Int
+  public var vocabularySize: Int { model.vocabularySize }
   let tokenizer: WordPieceTokenizer
   let model: BertModel
   let pooling: Pooling

@@ -17,6 +17,8 @@ public protocol TextEncoder: Sendable {
   var dimension: Int { get }
   /// Most tokens one input may have, special tokens included.
   var maxTokens: Int { get }
+  /// Token ids run from 0 to one below this (the embedding table's rows); ids given by a caller are checked here.
+  var vocabularySize: Int { get }
   func tokenize(_ text: String) -> TokenizedText
   /// One vector per sequence, as the reference model outputs it (a sentence-transformers Normalize included).
   func embed(_ batch: [[Int32]]) -> [[Float]]

@@ -1,0 +1,110 @@
+import Engine
+import Glibc
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import Server
+import ServiceLifecycle
+
+/// Serves the HTTP front end on one listening socket: a Unix socket (bound here or passed by systemd) or TCP.
+///
+/// Hummingbird's `Application` binds its own socket from a path, which would bypass the daemon's socket rules
+/// (mode, lock file, stale-socket check) and cannot adopt systemd's descriptor; so this accepts on our socket
+/// with SwiftNIO and hands each connection to Hummingbird's HTTP/1.1 channel, whose parser, keep-alive and idle
+/// handling are used as they are. On a Unix socket the caller's SO_PEERCRED is read once per connection.
+struct HTTPListener: Service {
+  enum Endpoint: Sendable {
+    case socket(ListeningSocket)
+    case tcp(host: String, port: Int)
+  }
+
+  let endpoint: Endpoint
+  let frontEnd: HTTPFrontEnd
+  /// Closes a connection that sends no complete request head (or nothing after its last answer) for this long;
+  /// a client trickling header bytes never completes a head, so it is dropped too.
+  let headerTimeout: Duration
+  let logger: Logger
+
+  /// What to show in logs.
+  var displayName: String {
+    switch endpoint {
+    case .socket(let socket): socket.displayName
+    case .tcp(let host, let port): "\(host):\(port)"
+    }
+  }
+
+  func run() async throws {
+    let group = MultiThreadedEventLoopGroup.singleton
+    let quiesce = ServerQuiescingHelper(group: group)
+    let bootstrap = ServerBootstrap(group: group)
+      .serverChannelOption(ChannelOptions.backlog, value: 512)
+      .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+      .serverChannelInitializer { channel in
+        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel)) }
+      }
+      .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+    let configuration = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(headerTimeout.inSeconds * 1e9)))
+    let setup = HTTP1Channel(responder: { _, _, _ in }, configuration: configuration)
+    let logger = logger
+    let isUnix: Bool
+    let initializer: @Sendable (any Channel) -> EventLoopFuture<Accepted> = { channel in
+      Self.credentials(of: channel).flatMap { caller in
+        setup.setup(channel: channel, logger: logger).map { Accepted(caller: caller, channel: $0) }
+      }
+    }
+    let server: NIOAsyncChannel<Accepted, Never>
+    switch endpoint {
+    case .socket(let socket):
+      isUnix = socket.isUnix
+      server = try await bootstrap.bind(socket.descriptor, childChannelInitializer: initializer)
+    case .tcp(let host, let port):
+      isUnix = false
+      server = try await bootstrap.bind(host: host, port: port, childChannelInitializer: initializer)
+    }
+    let frontEnd = frontEnd
+    try await withGracefulShutdownHandler {
+      try await withThrowingDiscardingTaskGroup { group in
+        try await server.executeThenClose { connections in
+          for try await accepted in connections {
+            group.addTask {
+              let connection = HTTPConnection(logger: logger, transport: isUnix ? .unixSocket : .tcp, caller: isUnix ? accepted.caller : nil)
+              let http = HTTP1Channel(
+                responder: { request, writer, _ in
+                  let response: Response
+                  do {
+                    response = try await frontEnd.respond(to: request, context: HTTPCallContext(source: connection))
+                  } catch {
+                    logger.error("HTTP request failed outside the routes: \(error)")
+                    response = Response(status: .internalServerError)
+                  }
+                  try await writer.write(response: response.head, body: response.body)
+                },
+                configuration: configuration)
+              await http.handle(value: accepted.channel, logger: logger)
+            }
+          }
+        }
+      }
+    } onGracefulShutdown: {
+      // Stop accepting; idle connections close now, busy ones after their current answer.
+      quiesce.initiateShutdown(promise: nil)
+    }
+  }
+
+  struct Accepted: Sendable {
+    var caller: Caller?
+    var channel: HTTP1Channel.Value
+  }
+
+  /// SO_PEERCRED of a Unix socket connection; nil on TCP or when the kernel does not say.
+  private static func credentials(of channel: any Channel) -> EventLoopFuture<Caller?> {
+    guard let provider = channel as? any SocketOptionProvider, case .unixDomainSocket = channel.localAddress else {
+      return channel.eventLoop.makeSucceededFuture(nil)
+    }
+    let credentials: EventLoopFuture<(pid: Int32, uid: UInt32, gid: UInt32)> = provider.unsafeGetSocketOption(
+      level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+    return credentials.map { Optional(Caller(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }.recover { _ in nil }
+  }
+}
