@@ -23,6 +23,10 @@ public struct Daemon {
 
   public func run() async throws {
     let startedAt = Date()
+    // First: swift-metrics hands out its backend's handlers when a metric is made, and the engine makes its own
+    // while loading.
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(MetricsBackend(registry: registry))
     let dataDirectory = try DataDirectory.prepare(settings.dataDirectory)
     if let warning = dataDirectory.warning { logger.warning("\(warning)") }
     var models = settings.models.mapValues { [$0] }
@@ -70,8 +74,6 @@ public struct Daemon {
     defer { listener.cleanUp() }
     let httpEndpoints = try HTTPEndpoints.open(settings: settings, activated: activated.http)
     defer { httpEndpoints.cleanUp() }
-    let registry = PrometheusCollectorRegistry()
-    MetricsSystem.bootstrap(DaemonMetrics.factory(registry: registry))
 
     let transport = HTTP2ServerTransport.Posix(
       listeningSocketDescriptor: Int(listener.descriptor),

@@ -1,5 +1,4 @@
 import Foundation
-import Prometheus
 import Server
 
 /// Where the HTTP API listens, decided at start-up: systemd's HTTP sockets, or `http.sock` bound beside the gRPC
@@ -57,19 +56,5 @@ struct HTTPEndpoints {
       throw StartupError(description: "http_api_key_file \(path) must hold one key of at least 16 characters without spaces")
     }
     return key
-  }
-}
-
-/// The Prometheus backend of swift-metrics, with buckets that fit what Chorus measures.
-enum DaemonMetrics {
-  static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
-    var factory = PrometheusMetricsFactory(registry: registry)
-    factory.defaultDurationHistogramBuckets = [
-      .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-      .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
-      .seconds(30),
-    ]
-    factory.valueHistogramBuckets["chorus_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
-    return factory
   }
 }

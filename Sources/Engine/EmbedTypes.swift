@@ -63,6 +63,18 @@ public struct EmbeddingOutput: Sendable, Equatable {
   /// Tokens the text encoder ran (special tokens included); 0 for other modalities, and for cached texts unless
   /// `EmbedOptions.countTokens` asked.
   public var tokens: Int = 0
+
+  public init(
+    modality: Modality, vector: [Float], cached: Bool, truncated: Bool, contentHash: String, segments: [AudioSegment] = [], tokens: Int = 0
+  ) {
+    self.modality = modality
+    self.vector = vector
+    self.cached = cached
+    self.truncated = truncated
+    self.contentHash = contentHash
+    self.segments = segments
+    self.tokens = tokens
+  }
 }
 
 /// One window of a long audio clip.

@@ -132,3 +132,32 @@ final class ConfigFileTests: XCTestCase {
     }
   }
 }
+
+final class HTTPSettingsTests: XCTestCase {
+  func testHTTPKeysAndDefaults() throws {
+    let settings = try ConfigFile.parse(
+      "socket = \"/run/x/chorus.sock\"\nhttp_address = \"127.0.0.1:8080\"\nhttp_api_key_file = \"/etc/k\"\nhttp_header_timeout_seconds = 5\n", path: "c.toml")
+    let resolved = settings.overridden(by: PartialSettings(), environment: [:])
+    XCTAssertTrue(resolved.http, "on by default")
+    XCTAssertEqual(resolved.resolvedHTTPSocketPath, "/run/x/http.sock", "beside the gRPC socket")
+    XCTAssertEqual(resolved.httpAddress, "127.0.0.1:8080")
+    XCTAssertEqual(resolved.httpAPIKeyFile, "/etc/k")
+    XCTAssertEqual(resolved.httpHeaderTimeoutSeconds, 5)
+    let off = try ConfigFile.parse("http = false\nhttp_socket = \"/tmp/h.sock\"\n", path: "c.toml").overridden(by: PartialSettings(), environment: [:])
+    XCTAssertFalse(off.http)
+    XCTAssertEqual(off.resolvedHTTPSocketPath, "/tmp/h.sock")
+    XCTAssertThrowsError(try ConfigFile.parse("http_address = \"8080\"\n", path: "c.toml")) { XCTAssertTrue("\($0)".contains("HOST:PORT")) }
+    XCTAssertThrowsError(try ConfigFile.parse("http = \"on\"\n", path: "c.toml")) { XCTAssertTrue("\($0)".contains("true or false")) }
+  }
+
+  func testHostPort() {
+    XCTAssertEqual(SettingValue.hostPort("127.0.0.1:80")?.host, "127.0.0.1")
+    XCTAssertEqual(SettingValue.hostPort("[::1]:8080")?.host, "::1")
+    XCTAssertEqual(SettingValue.hostPort("[::1]:8080")?.port, 8080)
+    XCTAssertNil(SettingValue.hostPort("localhost"))
+    XCTAssertNil(SettingValue.hostPort(":80"))
+    XCTAssertNil(SettingValue.hostPort("h:70000"))
+    XCTAssertTrue(HTTPEndpoints.isLoopback("127.0.0.2"))
+    XCTAssertFalse(HTTPEndpoints.isLoopback("0.0.0.0"))
+  }
+}

@@ -37,6 +37,7 @@ class Daemon:
     def __init__(self, directory, extra_args=()):
         self.directory = directory
         self.socket = os.path.join(directory, "chorus.sock")
+        self.http_socket = os.path.join(directory, "http.sock")
         self.data_dir = os.path.join(directory, "data")
         env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS")}
         self.process = subprocess.Popen(

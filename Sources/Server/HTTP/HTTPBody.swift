@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import SwiftProtobuf
 
 /// Request bodies and JSON answers.
@@ -17,6 +18,9 @@ enum HTTPBody {
     do {
       return try await request.body.collect(upTo: limit)
     } catch let error as HTTPError where error.status == .contentTooLarge {
+      ServiceMetrics().rejected("too_large")
+      throw tooLarge
+    } catch is NIOTooManyBytesError {  // how a chunked body over the limit ends
       ServiceMetrics().rejected("too_large")
       throw tooLarge
     }
