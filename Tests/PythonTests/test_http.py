@@ -352,3 +352,36 @@ def test_a_real_prometheus_scrapes_chorusd(tmp_path):
         server.terminate()
         server.wait(timeout=20)
         daemon.stop()
+
+
+def test_socket_activation_passes_both_sockets_told_apart_by_name():
+    """As chorusd.socket + chorusd-http.socket do: two descriptors, named grpc and http (LISTEN_FDNAMES)."""
+    if shutil.which("systemd-socket-activate") is None:
+        pytest.fail("systemd-socket-activate is missing (Debian package systemd; scripts/install-deps installs it)")
+    directory = tempfile.mkdtemp(prefix="chorus-act-", dir="/tmp")
+    grpc_path, http_path = os.path.join(directory, "g.sock"), os.path.join(directory, "h.sock")
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")}
+    activator = subprocess.Popen(["systemd-socket-activate", "-l", grpc_path, "-l", http_path, "--fdname=grpc:http",
+                                  str(conftest.BIN_DIR / "chorusd"), "--data-dir", os.path.join(directory, "data")],
+                                 env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline and health != 200:
+            try:
+                with httpx.Client(transport=httpx.HTTPTransport(uds=http_path), base_url="http://localhost", timeout=5) as client:
+                    health = client.get("/health").status_code
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health == 200
+        with httpx.Client(transport=httpx.HTTPTransport(uds=http_path), base_url="http://localhost", timeout=30) as client:
+            info = client.get("/v1/info").json()
+        assert "'grpc'" in info["socket"] and "socket activation" in info["socket"]
+        assert not os.path.exists(os.path.join(directory, "http.sock")), "no socket of its own beside the activated ones"
+        channel = grpc.insecure_channel(f"unix://{grpc_path}")
+        stub = embedding_pb2_grpc.EmbeddingServiceStub(channel)
+        assert len(stub.Embed(embedding_pb2.EmbedRequest(inputs=[common_pb2.Input(text="x")])).results[0].embedding.vector) == 384
+        channel.close()
+    finally:
+        activator.terminate()
+        activator.wait(timeout=30)

@@ -14,8 +14,9 @@ def test_units_verify(tmp_path):
     assert "ExecStart=/usr/local/bin/chorusd " in service
     (tmp_path / "chorusd.service").write_text(service.replace("/usr/local/bin/chorusd", str(BIN_DIR / "chorusd")))
     shutil.copy(ROOT / "systemd" / "chorusd.socket", tmp_path / "chorusd.socket")
+    shutil.copy(ROOT / "systemd" / "chorusd-http.socket", tmp_path / "chorusd-http.socket")
     result = subprocess.run(
-        ["systemd-analyze", "verify", "./chorusd.service", "./chorusd.socket"],
+        ["systemd-analyze", "verify", "./chorusd.service", "./chorusd.socket", "./chorusd-http.socket"],
         cwd=tmp_path, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
