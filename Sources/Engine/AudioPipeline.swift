@@ -107,6 +107,24 @@ final class AudioPipeline: Sendable {
       }
     }
     cache?.put(stored)
+    if options.previews {
+      // The clip's opening, decoded again on Dispatch workers (cached clips were never decoded here); previews are
+      // asked for on upsert, not on the embedding hot path.
+      let previews = await withTaskGroup(of: (Int, Data?).self) { group in
+        for (index, result) in results.enumerated() {
+          guard case .success = result else { continue }
+          let data = clips[index]
+          group.addTask { (index, await offload { AudioPreview.wav(of: data) }) }
+        }
+        return await group.reduce(into: [Int: Data]()) { $0[$1.0] = $1.1 }
+      }
+      for (index, wav) in previews {
+        if case .success(var output) = results[index] {
+          output.preview = Preview(mediaType: "audio/wav", data: wav)
+          results[index] = .success(output)
+        }
+      }
+    }
     return results.map { $0! }
   }
 

@@ -40,9 +40,15 @@ public struct EmbedOptions: Sendable {
   public var bypassCache = false
   /// Also count the tokens of texts found in the cache (`EmbeddingOutput.tokens`; computed texts always have it).
   public var countTokens = false
+  /// Make a preview of each input to keep beside its vector (`EmbeddingOutput.preview`): a text's opening, an
+  /// image's thumbnail, a clip's first seconds.
+  public var previews = false
 
-  public init(raw: Bool = false, failOnTruncation: Bool = false, segments: Bool = false, bypassCache: Bool = false, countTokens: Bool = false) {
+  public init(
+    raw: Bool = false, failOnTruncation: Bool = false, segments: Bool = false, bypassCache: Bool = false, countTokens: Bool = false, previews: Bool = false
+  ) {
     self.countTokens = countTokens
+    self.previews = previews
     self.raw = raw
     self.failOnTruncation = failOnTruncation
     self.segments = segments
@@ -63,6 +69,9 @@ public struct EmbeddingOutput: Sendable, Equatable {
   /// Tokens the text encoder ran (special tokens included); 0 for other modalities, and for cached texts unless
   /// `EmbedOptions.countTokens` asked.
   public var tokens: Int = 0
+  /// Asked for with `EmbedOptions.previews`; nil when the input has none (token ids, an image the encoder could
+  /// not shrink).
+  public var preview: Preview?
 
   public init(
     modality: Modality, vector: [Float], cached: Bool, truncated: Bool, contentHash: String, segments: [AudioSegment] = [], tokens: Int = 0
@@ -74,6 +83,24 @@ public struct EmbeddingOutput: Sendable, Equatable {
     self.contentHash = contentHash
     self.segments = segments
     self.tokens = tokens
+  }
+}
+
+/// What a person sees of an input in a list of hits: its media type and bytes.
+public struct Preview: Sendable, Equatable {
+  public var mediaType: String
+  public var data: Data
+
+  public init(mediaType: String, data: Data) {
+    self.mediaType = mediaType
+    self.data = data
+  }
+
+  /// Characters of a text kept as its preview.
+  public static let textCharacters = 500
+
+  static func text(_ text: String) -> Preview {
+    Preview(mediaType: "text/plain; charset=utf-8", data: Data(String(text.prefix(textCharacters)).utf8))
   }
 }
 

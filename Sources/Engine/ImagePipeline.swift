@@ -82,7 +82,29 @@ final class ImagePipeline: Sendable {
       }
     }
     cache?.put(stored)
+    if options.previews { await addThumbnails(to: &results, images: images) }
     return results.map { $0! }
+  }
+
+  /// Thumbnails for the images that got a vector, made side by side on Dispatch workers. They are decoded again
+  /// (cached ones were never decoded, and a computed one's pixels may belong to another request's single flight);
+  /// previews are asked for on upsert, not on the embedding hot path.
+  private func addThumbnails(to results: inout [Result<EmbeddingOutput, InputError>?], images: [Data]) async {
+    let decoder = decoder
+    let thumbnails = await withTaskGroup(of: (Int, Data?).self) { group in
+      for (index, result) in results.enumerated() {
+        guard case .success = result else { continue }
+        let data = images[index]
+        group.addTask { (index, await offload { (try? decoder.decode(data)).flatMap { Thumbnail.jpeg(of: $0) } }) }
+      }
+      return await group.reduce(into: [Int: Data]()) { $0[$1.0] = $1.1 }
+    }
+    for (index, jpeg) in thumbnails {
+      if case .success(var output) = results[index] {
+        output.preview = Preview(mediaType: "image/jpeg", data: jpeg)
+        results[index] = .success(output)
+      }
+    }
   }
 
   private func key(_ hash: String) -> String {

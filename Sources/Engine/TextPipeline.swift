@@ -87,6 +87,14 @@ final class TextPipeline: Sendable {
           modality: .text, vector: options.raw ? vector : l2Normalized(vector), cached: false, truncated: item.tokens.truncated,
           contentHash: item.hash, tokens: item.tokens.ids.count))
     }
+    if options.previews {
+      for (index, input) in inputs.enumerated() {
+        if case .string(let text) = input, case .success(var output) = results[index] {
+          output.preview = .text(text)
+          results[index] = .success(output)
+        }
+      }
+    }
     return results.map { $0! }
   }
 

@@ -82,13 +82,18 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
     }
     if !toEmbed.isEmpty {
       let (_, outputs) = try await RPCError.mapping {
-        try await engine.embed(space: collection.space, inputs: toEmbed.map(\.input), options: EmbedOptions(bypassCache: request.options.bypassCache), call: CallScope.current)
+        // Previews (thumbnails, a text's opening) are kept with the items, for the search page.
+        try await engine.embed(
+          space: collection.space, inputs: toEmbed.map(\.input), options: EmbedOptions(bypassCache: request.options.bypassCache, previews: true),
+          call: CallScope.current)
       }
       for (pending, output) in zip(toEmbed, outputs) {
         switch output {
         case .success(let embedding):
           let item = request.items[pending.index]
-          ready.append((pending.index, Self.stored(item, vector: embedding.vector, modality: embedding.modality.rawValue, contentHash: embedding.contentHash), embedding.cached))
+          var stored = Self.stored(item, vector: embedding.vector, modality: embedding.modality.rawValue, contentHash: embedding.contentHash)
+          stored.preview = embedding.preview.map { ItemPreview(mediaType: $0.mediaType, data: $0.data) }
+          ready.append((pending.index, stored, embedding.cached))
         case .failure(let error):
           results[pending.index].error = ItemErrors.message(error)
         }
@@ -137,6 +142,11 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       $0.items = items.prefix(size).map { Self.message($0, includeVector: request.includeVectors) }
       if items.count > size, let last = items.prefix(size).last { $0.nextPageToken = Data(last.id.utf8).base64EncodedString() }
     }
+  }
+
+  /// An item's stored preview (not part of the gRPC API: the HTTP page serves it).
+  public func preview(collection: String, id: String) throws -> ItemPreview? {
+    try mapping { try store.preview(collection, id: id) }
   }
 
   public func findContent(request: Chorus_V1_FindContentRequest, context: ServerContext) async throws -> Chorus_V1_FindContentResponse {

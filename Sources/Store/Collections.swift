@@ -51,8 +51,15 @@ public struct StoredItem: Sendable, Equatable {
   public var source: String
   public var contentHash: String
   public var updatedUnixMs: Int64
+  /// What a page shows of the item (a thumbnail, a text's opening): written with the item, read only on its own
+  /// (`preview(_:id:)`), never loaded with the item.
+  public var preview: ItemPreview?
 
-  public init(id: String, modality: String, vector: [Float], metadata: [String: String], source: String, contentHash: String, updatedUnixMs: Int64 = 0) {
+  public init(
+    id: String, modality: String, vector: [Float], metadata: [String: String], source: String, contentHash: String, updatedUnixMs: Int64 = 0,
+    preview: ItemPreview? = nil
+  ) {
+    self.preview = preview
     self.id = id
     self.modality = modality
     self.vector = vector
@@ -60,6 +67,17 @@ public struct StoredItem: Sendable, Equatable {
     self.source = source
     self.contentHash = contentHash
     self.updatedUnixMs = updatedUnixMs
+  }
+}
+
+/// A stored preview: its media type ("image/jpeg", "text/plain; charset=utf-8") and bytes.
+public struct ItemPreview: Sendable, Equatable {
+  public var mediaType: String
+  public var data: Data
+
+  public init(mediaType: String, data: Data) {
+    self.mediaType = mediaType
+    self.data = data
   }
 }
 
@@ -130,6 +148,9 @@ public final class CollectionStore: Sendable {
             source TEXT NOT NULL, content_hash TEXT NOT NULL, updated_ms INTEGER NOT NULL,
             PRIMARY KEY (collection, id)) WITHOUT ROWID;
           CREATE INDEX IF NOT EXISTS items_by_content ON items(collection, content_hash);
+          CREATE TABLE IF NOT EXISTS previews (
+            collection TEXT NOT NULL, id TEXT NOT NULL, media_type TEXT NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (collection, id)) WITHOUT ROWID;
           """)
     }
     // Index folders of collections that no longer exist (deleted just before a crash) are dropped.
@@ -178,6 +199,7 @@ public final class CollectionStore: Sendable {
       guard try Bool.fetchOne(db, sql: "SELECT 1 FROM collections WHERE name = ?", arguments: [name]) == true else { throw try self.notFound(name, db) }
       let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM items WHERE collection = ?", arguments: [name]) ?? 0
       try db.execute(sql: "DELETE FROM items WHERE collection = ?", arguments: [name])
+      try db.execute(sql: "DELETE FROM previews WHERE collection = ?", arguments: [name])
       try db.execute(sql: "DELETE FROM collections WHERE name = ?", arguments: [name])
       return count
     }
@@ -198,10 +220,15 @@ public final class CollectionStore: Sendable {
     try write { db in
       let statement = try db.cachedStatement(
         sql: "INSERT OR REPLACE INTO items (collection, id, modality, vector, metadata, source, content_hash, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      // An item's preview is replaced with it (or dropped, when the new content has none), in the same transaction.
+      let dropPreview = try db.cachedStatement(sql: "DELETE FROM previews WHERE collection = ? AND id = ?")
+      let putPreview = try db.cachedStatement(sql: "INSERT INTO previews (collection, id, media_type, data) VALUES (?, ?, ?, ?)")
       for item in items {
         try statement.execute(arguments: [
           collection, item.id, item.modality, VectorCache.blob(item.vector), Self.json(item.metadata), item.source, item.contentHash, now,
         ])
+        try dropPreview.execute(arguments: [collection, item.id])
+        if let preview = item.preview { try putPreview.execute(arguments: [collection, item.id, preview.mediaType, preview.data]) }
       }
     }
     let index = try self.index(collection)
@@ -216,6 +243,7 @@ public final class CollectionStore: Sendable {
       for id in ids {
         try db.execute(sql: "DELETE FROM items WHERE collection = ? AND id = ?", arguments: [collection, id])
         if db.changesCount == 0 { missing.append(id) }
+        try db.execute(sql: "DELETE FROM previews WHERE collection = ? AND id = ?", arguments: [collection, id])
       }
       return missing
     }
@@ -246,6 +274,19 @@ public final class CollectionStore: Sendable {
     _ = try dimension(collection)
     return try database.read { db in
       try Row.fetchAll(db, sql: "SELECT * FROM items WHERE collection = ? AND id > ? ORDER BY id LIMIT ?", arguments: [collection, after, limit]).map(Self.item)
+    }
+  }
+
+  /// The item's preview; nil when the item has none. Throws `itemNotFound` for an item that is not there.
+  public func preview(_ collection: String, id: String) throws -> ItemPreview? {
+    _ = try dimension(collection)
+    return try database.read { db in
+      guard try Bool.fetchOne(db, sql: "SELECT 1 FROM items WHERE collection = ? AND id = ?", arguments: [collection, id]) == true else {
+        throw StoreError.itemNotFound(collection: collection, id: id)
+      }
+      return try Row.fetchOne(db, sql: "SELECT media_type, data FROM previews WHERE collection = ? AND id = ?", arguments: [collection, id]).map {
+        ItemPreview(mediaType: $0["media_type"], data: $0["data"])
+      }
     }
   }
 

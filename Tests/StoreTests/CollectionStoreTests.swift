@@ -43,6 +43,38 @@ final class CollectionStoreTests: XCTestCase {
     XCTAssertFalse(try store.search("c", query: [1, 1], k: 10, filter: SearchFilter()).map(\.item.id).contains("id1"), "removal takes effect at once")
   }
 
+  /// Previews are written with their items, replaced or dropped with them, and survive reopening.
+  func testPreviewsFollowTheirItems() throws {
+    let jpeg = ItemPreview(mediaType: "image/jpeg", data: Data([0xFF, 0xD8, 0xFF]))
+    do {
+      let store = try CollectionStore(directory: directory)
+      _ = try store.create(name: "p", space: "s", dimension: 2)
+      var photo = item("photo", [1, 0], modality: "image")
+      photo.preview = jpeg
+      try store.upsert("p", [photo, item("plain", [0, 1])])
+      XCTAssertEqual(try store.preview("p", id: "photo"), jpeg)
+      XCTAssertNil(try store.preview("p", id: "plain"))
+      XCTAssertThrowsError(try store.preview("p", id: "missing")) { XCTAssertEqual($0 as? StoreError, .itemNotFound(collection: "p", id: "missing")) }
+      XCTAssertNil(try store.items("p", ids: ["photo"])[0].preview, "reading items never loads previews")
+    }
+    let store = try CollectionStore(directory: directory)
+    XCTAssertEqual(try store.preview("p", id: "photo"), jpeg, "durable")
+    try store.upsert("p", [item("photo", [1, 1])])
+    XCTAssertNil(try store.preview("p", id: "photo"), "new content without a preview drops the old one")
+    var again = item("photo", [1, 0])
+    again.preview = jpeg
+    try store.upsert("p", [again])
+    _ = try store.remove("p", ids: ["photo"])
+    try store.upsert("p", [item("photo", [1, 0])])
+    XCTAssertNil(try store.preview("p", id: "photo"), "removed with its item")
+    again.id = "other"
+    try store.upsert("p", [again])
+    _ = try store.delete("p")
+    _ = try store.create(name: "p", space: "s", dimension: 2)
+    try store.upsert("p", [item("other", [1, 0])])
+    XCTAssertNil(try store.preview("p", id: "other"), "deleted with its collection")
+  }
+
   /// Exact search with filters equals a brute-force ranking, before and after reopening (index rebuilt from disk).
   func testSearchEqualsBruteForce() throws {
     var generator = SystemRandomNumberGenerator()

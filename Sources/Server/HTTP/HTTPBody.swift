@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Store
 import SwiftProtobuf
 
 /// Request bodies and JSON answers.
@@ -44,6 +45,13 @@ enum HTTPBody {
 
   static func json(bytes: some Collection<UInt8>, status: HTTPResponse.Status = .ok) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+  }
+
+  /// A stored preview as it is, cacheable by the browser for a while (it changes only when the item does).
+  static func media(_ preview: ItemPreview) -> Response {
+    Response(
+      status: .ok, headers: [.contentType: preview.mediaType, .cacheControl: "private, max-age=60", .xContentTypeOptions: "nosniff"],
+      body: .init(byteBuffer: ByteBuffer(bytes: preview.data)))
   }
 
   static func json(object: Any, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -60,6 +60,20 @@ struct NativeRoutes {
     router.add("/v1/collections/:name/search", .post, name: "Search") { request, context in
       try await unary(Chorus_V1_CollectionService.Method.Search.descriptor, request, context, collections.search) { $0.collection = try context.collection() }
     }
+    router.add("/v1/collections/:name/items/:id/thumbnail", .get, name: "Thumbnail") { _, context in
+      let (name, id) = (try context.collection(), try context.itemID())
+      guard let preview = try collections.preview(collection: name, id: id), preview.mediaType.hasPrefix("image/") else {
+        throw HTTPProblem(.notFound, "item '\(id)' of collection '\(name)' has no thumbnail (thumbnails are made when an image is upserted)")
+      }
+      return HTTPBody.media(preview)
+    }
+    router.add("/v1/collections/:name/items/:id/preview", .get, name: "Preview") { _, context in
+      let (name, id) = (try context.collection(), try context.itemID())
+      guard let preview = try collections.preview(collection: name, id: id) else {
+        throw HTTPProblem(.notFound, "item '\(id)' of collection '\(name)' has no preview (previews are made when content is upserted)")
+      }
+      return HTTPBody.media(preview)
+    }
     router.add("/v1/collections/:name/items", .get, name: "ListItems") { request, context in
       try await unary(Chorus_V1_CollectionService.Method.ListItems.descriptor, request, context, collections.listItems) { message in
         message.collection = try context.collection()
@@ -98,7 +112,13 @@ extension HTTPCallContext {
   /// The `{name}` path segment.
   func collection() throws -> String {
     guard let name = parameters.get("name") else { throw HTTPProblem(.notFound, "no collection named in the path") }
-    return name
+    return name.removingPercentEncoding ?? name
+  }
+
+  /// The `{id}` path segment, percent-decoded (ids may hold any character).
+  func itemID() throws -> String {
+    guard let id = parameters.get("id") else { throw HTTPProblem(.notFound, "no item named in the path") }
+    return id.removingPercentEncoding ?? id
   }
 }
 
