@@ -72,12 +72,12 @@ struct BenchDaemon {
   let socket: String
   let process = Process()
 
-  init(name: String, binDirectory: String) throws {
+  init(name: String, binDirectory: String, extraArguments: [String] = []) throws {
     directory = "/tmp/chorus-bench-\(name)-\(getpid())"
     socket = directory + "/chorus.sock"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     process.executableURL = URL(fileURLWithPath: binDirectory + "/chorusd")
-    process.arguments = ["--socket", socket, "--data-dir", directory + "/data", "--log-level", "warning"]
+    process.arguments = ["--socket", socket, "--data-dir", directory + "/data", "--log-level", "warning"] + extraArguments
     try process.run()
   }
 

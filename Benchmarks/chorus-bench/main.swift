@@ -28,6 +28,7 @@ let needs: [String: [(path: String, what: String, command: String)]] = [
   "search": [("Models/all-MiniLM-L6-v2", "the starter text model", "scripts/fetch-models")],
   "vision": [("Models/efficientnet-lite0", "the starter image model", "scripts/fetch-models"), ("Tests/Data/skimage", "the test photos", "scripts/fetch-test-data")],
   "audio": [], "gemm": [],
+  "http": [("Models/all-MiniLM-L6-v2", "the starter text model", "scripts/fetch-models")],
   "load": [("Models/all-MiniLM-L6-v2", "the starter models", "scripts/fetch-models"), ("Tests/Data/skimage", "the test photos", "scripts/fetch-test-data")],
 ]
 if arguments.count >= 2, let wanted = needs[arguments[1]] {
@@ -127,6 +128,11 @@ if arguments.count >= 2, arguments[1] == "daemon" {
   exit(0)
 }
 
+if arguments.count >= 2, arguments[1] == "http" {
+  try await HTTPBench.run(root: root, texts: texts, seconds: seconds, infinity: option("--infinity") ?? ProcessInfo.processInfo.environment["CHORUS_INFINITY"])
+  exit(0)
+}
+
 if arguments.count >= 2, arguments[1] == "load" {
   try await LoadBench.run(root: root, option: option, seconds: Double(option("--seconds") ?? "20")!)
   exit(0)
@@ -149,7 +155,7 @@ if arguments.count >= 2, arguments[1] == "vision" {
 }
 
 guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | load [--clients 64] [--storm 256] | gemm) [--seconds S]\n".utf8))
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] | load [--clients 64] [--storm 256] | gemm) [--seconds S]\n".utf8))
   exit(2)
 }
 
