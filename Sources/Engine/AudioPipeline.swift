@@ -120,7 +120,7 @@ final class AudioPipeline: Sendable {
       }
       for (index, wav) in previews {
         if case .success(var output) = results[index] {
-          output.preview = Preview(mediaType: "audio/wav", data: wav)
+          output.preview = ItemPreview(mediaType: "audio/wav", data: wav)
           results[index] = .success(output)
         }
       }

@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Store
 
 /// One input of an embed request, as the transport hands it over.
 public enum EmbedInput: Sendable {
@@ -71,7 +72,7 @@ public struct EmbeddingOutput: Sendable, Equatable {
   public var tokens: Int = 0
   /// Asked for with `EmbedOptions.previews`; nil when the input has none (token ids, an image the encoder could
   /// not shrink).
-  public var preview: Preview?
+  public var preview: ItemPreview?
 
   public init(
     modality: Modality, vector: [Float], cached: Bool, truncated: Bool, contentHash: String, segments: [AudioSegment] = [], tokens: Int = 0
@@ -86,21 +87,13 @@ public struct EmbeddingOutput: Sendable, Equatable {
   }
 }
 
-/// What a person sees of an input in a list of hits: its media type and bytes.
-public struct Preview: Sendable, Equatable {
-  public var mediaType: String
-  public var data: Data
-
-  public init(mediaType: String, data: Data) {
-    self.mediaType = mediaType
-    self.data = data
-  }
-
+/// What a person sees of an input in a list of hits is the store's `ItemPreview`: previews are kept with items.
+extension ItemPreview {
   /// Characters of a text kept as its preview.
   public static let textCharacters = 500
 
-  static func text(_ text: String) -> Preview {
-    Preview(mediaType: "text/plain; charset=utf-8", data: Data(String(text.prefix(textCharacters)).utf8))
+  static func text(_ text: String) -> ItemPreview {
+    ItemPreview(mediaType: "text/plain; charset=utf-8", data: Data(String(text.prefix(textCharacters)).utf8))
   }
 }
 

@@ -101,7 +101,7 @@ final class ImagePipeline: Sendable {
     }
     for (index, jpeg) in thumbnails {
       if case .success(var output) = results[index] {
-        output.preview = Preview(mediaType: "image/jpeg", data: jpeg)
+        output.preview = ItemPreview(mediaType: "image/jpeg", data: jpeg)
         results[index] = .success(output)
       }
     }

@@ -92,7 +92,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
         case .success(let embedding):
           let item = request.items[pending.index]
           var stored = Self.stored(item, vector: embedding.vector, modality: embedding.modality.rawValue, contentHash: embedding.contentHash)
-          stored.preview = embedding.preview.map { ItemPreview(mediaType: $0.mediaType, data: $0.data) }
+          stored.preview = embedding.preview
           ready.append((pending.index, stored, embedding.cached))
         case .failure(let error):
           results[pending.index].error = ItemErrors.message(error)

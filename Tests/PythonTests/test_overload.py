@@ -71,3 +71,32 @@ def test_a_thousand_concurrent_calls_on_one_channel_are_answered_or_refused_clea
     assert set(outcomes) <= {"OK", "RESOURCE_EXHAUSTED"}, outcomes
     assert outcomes.get("OK", 0) >= 4, outcomes
     assert quick_text_call(small_queue) < 1
+
+
+def test_http_overload_is_429_with_retry_after_and_both_apis_keep_serving(small_queue):
+    """OpenAI-shaped requests from 24 threads at once against a 16-input queue: each answered 200 or refused at once
+    with 429 and Retry-After, nothing else; then both APIs answer at once."""
+    import concurrent.futures
+
+    import httpx
+
+    def call(caller):
+        with httpx.Client(transport=httpx.HTTPTransport(uds=small_queue.http_socket), base_url="http://localhost", timeout=60) as client:
+            started = time.monotonic()
+            answer = client.post("/v1/embeddings", json={"input": [f"caller {caller} text {i} about the weather" for i in range(12)]})
+            return answer.status_code, answer.headers.get("retry-after"), answer.json(), time.monotonic() - started
+
+    with concurrent.futures.ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(call, range(24)))
+    statuses = sorted(status for status, _, _, _ in answers)
+    assert set(statuses) <= {200, 429}, statuses
+    assert 200 in statuses and 429 in statuses, statuses
+    for status, retry_after, body, seconds in answers:
+        if status == 429:
+            assert int(retry_after) >= 1 and "max_queued_inputs" in body["error"]["message"]
+            assert body["error"]["type"] == "rate_limit_error" and seconds < 5
+        else:
+            assert len(body["data"]) == 12
+    assert quick_text_call(small_queue) < 1
+    with httpx.Client(transport=httpx.HTTPTransport(uds=small_queue.http_socket), base_url="http://localhost", timeout=10) as client:
+        assert client.post("/v1/embeddings", json={"input": "after the storm"}).status_code == 200
