@@ -7,6 +7,7 @@ import NIOExtras
 import NIOPosix
 import Server
 import ServiceLifecycle
+import Synchronization
 
 /// Serves the HTTP front end on one listening socket: a Unix socket (bound here or passed by systemd) or TCP.
 ///
@@ -44,7 +45,9 @@ struct HTTPListener: Service {
       .serverChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel)) }
       }
-      .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+      // A peer's EOF closes the connection (no half-closed connections), so a client that leaves is noticed at once
+      // and its request's work is cancelled (`PeerDeparture`).
+      .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
     let configuration = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(headerTimeout.inSeconds * 1e9)))
     let setup = HTTP1Channel(responder: { _, _, _ in }, configuration: configuration)
     let logger = logger
@@ -70,11 +73,16 @@ struct HTTPListener: Service {
           for try await accepted in connections {
             group.addTask {
               let connection = HTTPConnection(logger: logger, transport: isUnix ? .unixSocket : .tcp, caller: isUnix ? accepted.caller : nil)
+              let departure = PeerDeparture(accepted.channel.channel)
               let http = HTTP1Channel(
                 responder: { request, writer, _ in
                   let response: Response
                   do {
-                    response = try await frontEnd.respond(to: request, context: HTTPCallContext(source: connection))
+                    response = try await departure.cancellingWhenGone {
+                      try await frontEnd.respond(to: request, context: HTTPCallContext(source: connection))
+                    }
+                  } catch is CancellationError {
+                    return  // the client left: nobody to answer
                   } catch {
                     logger.error("HTTP request failed outside the routes: \(error)")
                     response = Response(status: .internalServerError)
@@ -106,5 +114,39 @@ struct HTTPListener: Service {
     let credentials: EventLoopFuture<(pid: Int32, uid: UInt32, gid: UInt32)> = provider.unsafeGetSocketOption(
       level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
     return credentials.map { Optional(Caller(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }.recover { _ in nil }
+  }
+}
+
+/// Cancels the request a connection is serving when its client goes away, as grpc-swift cancels a call whose
+/// client left: the request's queued inputs then leave the encoders' queues and are never computed. One close
+/// callback per connection; each request registers while it runs.
+final class PeerDeparture: Sendable {
+  private struct State {
+    var gone = false
+    var current: (@Sendable () -> Void)?
+  }
+  private let state = Mutex(State())
+
+  init(_ channel: any Channel) {
+    channel.closeFuture.whenComplete { [self] _ in
+      let cancel = self.state.withLock { state -> (@Sendable () -> Void)? in
+        state.gone = true
+        return state.current
+      }
+      cancel?()
+    }
+  }
+
+  /// Runs `work` in a task of its own (task-local values are inherited) that is cancelled if the connection closes
+  /// first, or if the caller is cancelled.
+  func cancellingWhenGone<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    let task = Task { try await work() }
+    let goneAlready = state.withLock { state -> Bool in
+      state.current = { task.cancel() }
+      return state.gone
+    }
+    if goneAlready { task.cancel() }
+    defer { state.withLock { $0.current = nil } }
+    return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
   }
 }

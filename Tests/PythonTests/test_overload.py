@@ -100,3 +100,30 @@ def test_http_overload_is_429_with_retry_after_and_both_apis_keep_serving(small_
     assert quick_text_call(small_queue) < 1
     with httpx.Client(transport=httpx.HTTPTransport(uds=small_queue.http_socket), base_url="http://localhost", timeout=10) as client:
         assert client.post("/v1/embeddings", json={"input": "after the storm"}).status_code == 200
+
+
+def test_an_http_client_that_leaves_has_its_queued_inputs_dropped():
+    """40 new texts in one OpenAI request to a daemon running one text per batch; the client closes its connection
+    at once. Its inputs still queued leave the queue: far fewer than 40 are computed, and the daemon serves on."""
+    import httpx
+
+    daemon = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-ovl-", dir="/tmp"), extra_args=("--max-batch-size", "1"))
+    try:
+        def batches():
+            with httpx.Client(transport=httpx.HTTPTransport(uds=daemon.http_socket), base_url="http://localhost", timeout=10) as client:
+                text = client.get("/metrics").text
+            return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("chorus_batch_size_count"))
+
+        before = batches()
+        body = ('{"input": [' + ",".join(f'"a caller who leaves, text number {i}"' for i in range(40)) + "]}").encode()
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.connect(daemon.http_socket)
+            raw.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                        + str(len(body)).encode() + b"\r\n\r\n" + body)
+            time.sleep(0.05)
+        time.sleep(3)
+        computed = batches() - before
+        assert computed < 20, f"{computed} of 40 texts were computed for a client that had left"
+        assert quick_text_call(daemon) < 1
+    finally:
+        daemon.stop()
