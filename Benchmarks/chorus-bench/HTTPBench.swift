@@ -15,37 +15,47 @@ import Synchronization
 /// Every request carries texts no request sent before (the caption list with a running number), so neither
 /// Chorus's cache nor single-flight can skip work; the cache-hit figure repeats one text on purpose.
 enum HTTPBench {
-  static func run(root: URL, texts: [String], seconds: Double, infinity: String?) async throws {
+  static func run(root: URL, texts: [String], seconds: Double, rounds: Int, infinity: String?) async throws {
     let binDirectory = URL(fileURLWithPath: Bundle.main.executablePath!).deletingLastPathComponent().path
     let model = root.appendingPathComponent("Models/all-MiniLM-L6-v2").path
     let port = freePort()
     let daemon = try BenchDaemon(name: "http", binDirectory: binDirectory, extraArguments: ["--http-address", "127.0.0.1:\(port)"])
     defer { daemon.stop() }
+    // Both servers stay up for the whole run and are measured in turn, round after round (an idle one costs the
+    // other nothing), so slow drifts of this shared machine fall on all of them alike; each figure is the median
+    // over the rounds.
+    var server: InfinityServer?
+    if let infinity {
+      server = try InfinityServer(executable: infinity, model: model, port: freePort())
+      try server!.waitUntilReady()
+    } else {
+      print("  (Infinity not measured: pass --infinity PATH/TO/infinity_emb or set CHORUS_INFINITY)")
+    }
+    defer { server?.stop() }
     let stream = TextStream(texts: texts)
-    print("MiniLM-L6 (all-MiniLM-L6-v2), \(seconds) s per figure; every text new to the server unless said")
+    print("MiniLM-L6 (all-MiniLM-L6-v2), \(seconds) s per figure, \(rounds) rounds (medians); every text new to the server unless said")
 
-    var rows: [(server: String, figures: Figures)] = []
+    let openAIBody: @Sendable ([String]) -> [UInt8] = { OpenAIBody.make(model: "default", inputs: $0) }
+    var names = ["Chorus gRPC (Unix socket)", "Chorus HTTP /v1/embeddings (Unix socket)", "Chorus HTTP /v1/embeddings (TCP 127.0.0.1)"]
+    if server != nil { names.append("Infinity /embeddings (TCP 127.0.0.1)") }
+    var measured = [[Figures]](repeating: [], count: names.count)
     let transport = try HTTP2ClientTransport.Posix(target: .unixDomainSocket(path: daemon.socket), transportSecurity: .plaintext)
     try await withGRPCClient(transport: transport) { client in
       try await daemon.waitUntilServing(client)
       let embedding = Chorus_V1_EmbeddingService.Client(wrapping: client)
-      let grpc = try await measureGRPC(embedding, stream: stream, seconds: seconds)
-      rows.append(("Chorus gRPC (Unix socket)", grpc))
+      for round in 1...rounds {
+        measured[0].append(try await measureGRPC(embedding, stream: stream, seconds: seconds))
+        measured[1].append(
+          try measureHTTP(connect: { try HTTPClient(unixPath: daemon.directory + "/http.sock") }, path: "/v1/embeddings", body: openAIBody, stream: stream, seconds: seconds))
+        measured[2].append(try measureHTTP(connect: { try HTTPClient(port: port) }, path: "/v1/embeddings", body: openAIBody, stream: stream, seconds: seconds))
+        if let server {
+          let body: @Sendable ([String]) -> [UInt8] = { OpenAIBody.make(model: model, inputs: $0) }
+          measured[3].append(try measureHTTP(connect: { try HTTPClient(port: server.port) }, path: "/embeddings", body: body, stream: stream, seconds: seconds))
+        }
+        print("  round \(round): " + zip(names, measured).map { "\($0.0.split(separator: " ").prefix(2).joined(separator: " ")) \(fmt($0.1.last!.batch32))" }.joined(separator: ", ") + " texts/s at batch 32")
+      }
     }
-    let openAIBody: @Sendable ([String]) -> [UInt8] = { OpenAIBody.make(model: "default", inputs: $0) }
-    rows.append(("Chorus HTTP /v1/embeddings (Unix socket)", try measureHTTP(connect: { try HTTPClient(unixPath: daemon.directory + "/http.sock") }, path: "/v1/embeddings", body: openAIBody, stream: stream, seconds: seconds)))
-    rows.append(("Chorus HTTP /v1/embeddings (TCP 127.0.0.1)", try measureHTTP(connect: { try HTTPClient(port: port) }, path: "/v1/embeddings", body: openAIBody, stream: stream, seconds: seconds)))
-
-    if let infinity {
-      let infinityPort = freePort()
-      let server = try InfinityServer(executable: infinity, model: model, port: infinityPort)
-      defer { server.stop() }
-      try server.waitUntilReady()
-      let body: @Sendable ([String]) -> [UInt8] = { OpenAIBody.make(model: model, inputs: $0) }
-      rows.append(("Infinity /embeddings (TCP 127.0.0.1)", try measureHTTP(connect: { try HTTPClient(port: infinityPort) }, path: "/embeddings", body: body, stream: stream, seconds: seconds)))
-    } else {
-      print("  (Infinity not measured: pass --infinity PATH/TO/infinity_emb or set CHORUS_INFINITY)")
-    }
+    let rows = zip(names, measured.map(Figures.median)).map { (server: $0.0, figures: $0.1) }
 
     print("")
     print("| server | batch 32, 1 client (texts/s) | batch 32, 2 clients (texts/s) | batch 1 p50 / p99 (ms) | same text again p50 (ms) |")
@@ -58,8 +68,8 @@ enum HTTPBench {
     let grpc = rows[0].figures, http = rows[1].figures
     print("")
     print("HTTP (socket) / gRPC at batch 32: \(String(format: "%.2f", http.batch32 / grpc.batch32))× (1 client), \(String(format: "%.2f", http.batch32Pair / grpc.batch32Pair))× (2 clients)")
-    if let infinity = rows.first(where: { $0.server.hasPrefix("Infinity") })?.figures {
-      let tcp = rows[2].figures
+    if rows.count > 3 {
+      let tcp = rows[2].figures, infinity = rows[3].figures
       print("Chorus HTTP (TCP) / Infinity at batch 32: \(String(format: "%.2f", tcp.batch32 / infinity.batch32))× (1 client), \(String(format: "%.2f", tcp.batch32Pair / infinity.batch32Pair))× (2 clients)")
       print("batch 1 p50: Chorus HTTP (TCP) \(String(format: "%.2f", tcp.single.p50)) ms, Infinity \(String(format: "%.2f", infinity.single.p50)) ms")
     }
@@ -68,6 +78,10 @@ enum HTTPBench {
   struct Latency {
     var p50: Double
     var p99: Double
+    init(p50: Double, p99: Double) {
+      self.p50 = p50
+      self.p99 = p99
+    }
     init(_ samples: [Double]) {
       let sorted = samples.sorted()
       p50 = sorted[sorted.count / 2]
@@ -80,6 +94,15 @@ enum HTTPBench {
     var batch32Pair: Double
     var single: Latency
     var repeated: Latency
+
+    /// Each field's median over the rounds.
+    static func median(_ rounds: [Figures]) -> Figures {
+      func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+      return Figures(
+        batch32: mid(rounds.map(\.batch32)), batch32Pair: mid(rounds.map(\.batch32Pair)),
+        single: Latency(p50: mid(rounds.map(\.single.p50)), p99: mid(rounds.map(\.single.p99))),
+        repeated: Latency(p50: mid(rounds.map(\.repeated.p50)), p99: mid(rounds.map(\.repeated.p99))))
+    }
   }
 
   static func fmt(_ value: Double) -> String { String(format: "%.0f", value) }

@@ -129,7 +129,9 @@ if arguments.count >= 2, arguments[1] == "daemon" {
 }
 
 if arguments.count >= 2, arguments[1] == "http" {
-  try await HTTPBench.run(root: root, texts: texts, seconds: seconds, infinity: option("--infinity") ?? ProcessInfo.processInfo.environment["CHORUS_INFINITY"])
+  try await HTTPBench.run(
+    root: root, texts: texts, seconds: seconds, rounds: Int(option("--rounds") ?? "3")!,
+    infinity: option("--infinity") ?? ProcessInfo.processInfo.environment["CHORUS_INFINITY"])
   exit(0)
 }
 
@@ -155,7 +157,7 @@ if arguments.count >= 2, arguments[1] == "vision" {
 }
 
 guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] | load [--clients 64] [--storm 256] | gemm) [--seconds S]\n".utf8))
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] [--rounds 3] | load [--clients 64] [--storm 256] | gemm) [--seconds S]\n".utf8))
   exit(2)
 }
 
