@@ -385,3 +385,46 @@ def test_socket_activation_passes_both_sockets_told_apart_by_name():
     finally:
         activator.terminate()
         activator.wait(timeout=30)
+
+
+def test_garbage_on_the_http_socket_leaves_both_apis_serving(shared):
+    """Random and mutated requests straight onto the socket (NIO's parser, Hummingbird's router, our routes and
+    SwiftProtobuf's JSON decoder): every connection gets an answer or is closed, and both APIs serve afterwards."""
+    import random
+
+    rng = random.Random(20261130)
+    seeds = [
+        b'POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{"input": ["hello"]}',
+        b'POST /v1/embed HTTP/1.1\r\nHost: x\r\nContent-Length: 31\r\n\r\n{"inputs": [{"text": "hello"}]}',
+        b'POST /v1/collections/x/search HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"k":\r\n2\r\n1}\r\n0\r\n\r\n',
+        b"GET /v1/collections/a/items?page_size=3&page_token=%%% HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /health HTTP/1.0\r\n\r\n",
+    ]
+    answered = 0
+    for round in range(150):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                data[at] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[at:at + rng.randint(1, 8)]
+            else:
+                data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+        with socket.socket(socket.AF_UNIX) as raw:
+            raw.settimeout(5)
+            raw.connect(shared.http_socket)
+            raw.settimeout(2)
+            try:
+                raw.sendall(bytes(data))
+                reply = raw.recv(4096)  # an answer, a close, or (a request still waiting for bytes) a timeout
+            except (ConnectionResetError, BrokenPipeError, socket.timeout):
+                reply = b""
+            if reply.startswith(b"HTTP/1."):
+                answered += 1
+                assert b" 500 " not in reply.split(b"\r\n")[0], reply[:300]
+    assert answered > 0
+    assert http(shared, "GET", "/health").json() == {"status": "SERVING"}
+    assert http(shared, "HEAD", "/health").status_code == 200
+    assert grpc_vectors(shared, ["after the garbage"])[0].shape == (384,)

@@ -40,7 +40,8 @@ public struct HTTPFrontEnd: Sendable {
     services: Services, engine: Engine, store: CollectionStore, health: HealthState, facts: DaemonFacts, configuration: Configuration,
     metrics: MetricsExposition?
   ) {
-    let router = Router(context: HTTPCallContext.self)
+    // HEAD works wherever GET does (monitors probe /health that way).
+    let router = Router(context: HTTPCallContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: Gate(apiKey: configuration.apiKey, policy: configuration.policy))
     let routes = RouteTable(router: router, metrics: ServiceMetrics())
     routes.add("/health", .get, name: "Health") { _, _ in

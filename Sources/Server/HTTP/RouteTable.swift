@@ -40,7 +40,8 @@ final class RouteTable: @unchecked Sendable {  // filled once, before the server
   func finish() {
     let methods: [HTTPRequest.Method] = [.get, .post, .put, .delete, .patch, .head, .options]
     for path in pathOrder {
-      let allowed = methodsByPath[path] ?? []
+      var allowed = methodsByPath[path] ?? []
+      if allowed.contains(.get) { allowed.append(.head) }
       let allow = allowed.map(\.rawValue).joined(separator: ", ")
       for method in methods where !allowed.contains(method) {
         router.on(RouterPath(path), method: method) { request, _ -> Response in
