@@ -255,6 +255,9 @@ def test_tcp_needs_the_api_key_and_non_loopback_needs_a_key_file(tmp_path):
         refused = httpx.post(base + "/v1/embeddings", json={"input": "x"})
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
         assert httpx.post(base + "/v1/embeddings", json={"input": "x"}, headers={"authorization": "Bearer wrong"}).status_code == 401
+        metrics = httpx.get(base + "/metrics", headers={"authorization": "Bearer k3y-for-the-tests-0123456789"}).text
+        assert 'chorus_rejected_requests_total{reason="unauthenticated"} 2' in metrics
+        assert 'chorus_requests_total{api="http",method="refused",code="401"} 2' in metrics
         client = openai.OpenAI(base_url=base + "/v1", api_key="k3y-for-the-tests-0123456789")
         assert len(client.embeddings.create(model="default", input="x").data[0].embedding) == 384
     finally:

@@ -81,6 +81,7 @@ struct Gate: RouterMiddleware {
       if context.connection.transport == .tcp, let apiKey {
         guard let given = Self.bearer(request), Self.same(given, apiKey) else {
           metrics.rejected("unauthenticated")
+          metrics.request(api: .http, method: "refused", code: "401", seconds: 0)
           return HTTPProblem(.unauthorized, "this daemon needs 'Authorization: Bearer KEY' (the key in http_api_key_file)", headers: [.wwwAuthenticate: "Bearer"]).response
         }
         keyed = true
@@ -88,6 +89,7 @@ struct Gate: RouterMiddleware {
       // A caller holding the API key is admitted by it; everyone else by their uid and groups.
       if !keyed, let refusal = policy.refusal(of: context.connection.caller) {
         metrics.rejected("permission_denied")
+        metrics.request(api: .http, method: "refused", code: "403", seconds: 0)
         return HTTPProblem(.forbidden, refusal).response
       }
     }
