@@ -60,6 +60,9 @@ let package = Package(
     .target(name: "Hashing", dependencies: ["CCrypto"]),
     // Elementwise kernels in C, compiled for AVX-512, AVX2 and baseline x86-64 and chosen at load time.
     .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+    // oneDNN (Debian libdnnl-dev) behind a small C API: linear layers with weights packed once, fp32 or bf16.
+    // Measured beside OpenBLAS by `chorus-bench gemm`; the faster-inference issue decides where it serves.
+    .target(name: "CMatmul", path: "Sources/CMatmul", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dnnl")]),
     // Float32 tensors and the kernels transformers need; GEMM through BLAS.
     .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
     // Tokenizers driven by a model directory's tokenizer files.
@@ -131,7 +134,7 @@ let package = Package(
     .executableTarget(
       name: "chorus-bench",
       dependencies: [
-        "CBLAS", "Encoders", "Media", "Store", "Tensor", "ChorusAPI",
+        "CBLAS", "CMatmul", "Encoders", "Media", "Store", "Tensor", "ChorusAPI",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -139,7 +142,7 @@ let package = Package(
       ],
       path: "Benchmarks/chorus-bench"),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon"]),
-    .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "TensorTests", dependencies: ["Tensor", "CMatmul"]),
     .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor"], exclude: ["Fixtures"]),

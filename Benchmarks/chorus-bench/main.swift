@@ -1,3 +1,4 @@
+import CMatmul
 import Encoders
 import Foundation
 import NIOCore
@@ -85,8 +86,8 @@ func throughput(_ encoder: any TextEncoder, batch: Int) -> Double {
 }
 
 if arguments.count >= 2, arguments[1] == "gemm" {
-  // GFLOP/s of the GEMM shapes a transformer layer issues: Chorus's split over outputs (OpenBLAS single-threaded)
-  // and one plain call with OpenBLAS's own two threads.
+  // GFLOP/s of the GEMM shapes a transformer layer issues: Chorus's split over outputs (OpenBLAS single-threaded),
+  // one plain call with OpenBLAS's own two threads, and oneDNN with weights packed once (fp32, bf16).
   for (m, n, k) in [(384, 1152, 384), (384, 1536, 384), (384, 384, 1536), (12, 1152, 384), (12, 1536, 384), (16 * 50, 2304, 768)] {
     let x = Tensor(zeros: [m, k]), w = Tensor(zeros: [n, k]), y = Tensor(zeros: [m, n])
     for i in 0..<x.count { x.data[i] = Float(i % 7) * 0.1 }
@@ -107,6 +108,29 @@ if arguments.count >= 2, arguments[1] == "gemm" {
       }
       let gflops = 2.0 * Double(m * n * k) * Double(iterations) / Date().timeIntervalSince(start) / 1e9
       results.append("\(transposed ? "openblas 2 threads" : "chorus split") \(String(format: "%.1f", gflops)) GFLOP/s")
+    }
+    // oneDNN with the weights packed once (CMatmul), fp32 and bf16: the candidates of the faster-inference issue.
+    linear(x, weight: w, bias: nil, into: y)
+    let reference = Array(UnsafeBufferPointer(start: y.data, count: m * n))
+    let scale = reference.map(abs).max() ?? 1
+    for precision in [CHORUS_MATMUL_FP32, CHORUS_MATMUL_BF16] {
+      let name = precision == CHORUS_MATMUL_FP32 ? "onednn fp32" : "onednn bf16"
+      var error = [CChar](repeating: 0, count: 256)
+      guard let packed = chorus_matmul_create(w.data, Int64(n), Int64(k), precision, &error, error.count) else {
+        results.append("\(name): \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+        continue
+      }
+      defer { chorus_matmul_destroy(packed) }
+      var iterations = 0
+      let start = Date()
+      while Date().timeIntervalSince(start) < 1 {
+        guard chorus_matmul_run(packed, x.data, Int64(m), y.data, &error, error.count) == 0 else { break }
+        iterations += 1
+      }
+      let gflops = 2.0 * Double(m * n * k) * Double(iterations) / Date().timeIntervalSince(start) / 1e9
+      let worst = zip(reference, UnsafeBufferPointer(start: y.data, count: m * n)).map { abs($0 - $1) }.max() ?? 0
+      let kernel = chorus_matmul_kernel(packed, Int64(m)).map { String(cString: $0) } ?? "?"
+      results.append("\(name) \(String(format: "%.1f", gflops)) GFLOP/s (\(kernel), max-abs \(String(format: "%.1e", worst)) of \(String(format: "%.1f", scale)))")
     }
     print("m=\(m) n=\(n) k=\(k): " + results.joined(separator: ", "))
   }
