@@ -15,7 +15,7 @@ func daemonThroughput(texts: [String], seconds: Double, binDirectory: String) as
     try await daemon.waitUntilServing(client)
     // Consecutive slices of the distinct texts, as separate users' texts would be.
     let counter = Counter()
-    func request(_ size: Int) async -> Chorus_V1_EmbedRequest {
+    @Sendable func request(_ size: Int) async -> Chorus_V1_EmbedRequest {
       let base = await counter.next(size)
       // bypass_cache: these figures are about computing, not about the cache.
       return .with {
@@ -46,24 +46,30 @@ func daemonThroughput(texts: [String], seconds: Double, binDirectory: String) as
     var results: [(String, Double)] = []
     for (label, size, clients) in [("batch 32, 1 client", 32, 1), ("batch 32, 2 concurrent clients", 32, 2), ("batch 1, 1 client", 1, 1), ("batch 1, 32 concurrent clients", 1, 32)] {
       _ = try await embedding.embed(await request(size))
-      let start = Date()
-      let done = try await withThrowingTaskGroup(of: Int.self) { group in
-        for _ in 0..<clients {
-          group.addTask {
-            var done = 0
-            while Date().timeIntervalSince(start) < seconds {
-              _ = try await embedding.embed(await request(size))
-              done += size
-            }
-            return done
-          }
-        }
-        return try await group.reduce(0, +)
-      }
-      results.append((label, Double(done) / Date().timeIntervalSince(start)))
+      results.append((label, try await inputsPerSecond(clients: clients, seconds: seconds, perCall: size) { _ = try await embedding.embed(await request(size)) }))
     }
     return results
   }
+}
+
+/// Inputs per second with `clients` concurrent callers each repeating `call` (which sends `perCall` inputs) for
+/// `seconds`.
+func inputsPerSecond(clients: Int, seconds: Double, perCall: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Double {
+  let start = Date()
+  let done = try await withThrowingTaskGroup(of: Int.self) { group in
+    for _ in 0..<clients {
+      group.addTask {
+        var done = 0
+        while Date().timeIntervalSince(start) < seconds {
+          try await call()
+          done += perCall
+        }
+        return done
+      }
+    }
+    return try await group.reduce(0, +)
+  }
+  return Double(done) / Date().timeIntervalSince(start)
 }
 
 /// A release chorusd (the one built beside chorus-bench) on a socket in a fresh temp dir, logging warnings only.

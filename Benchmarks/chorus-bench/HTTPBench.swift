@@ -110,24 +110,10 @@ enum HTTPBench {
   // MARK: gRPC
 
   static func measureGRPC(_ embedding: Chorus_V1_EmbeddingService.Client<HTTP2ClientTransport.Posix>, stream: TextStream, seconds: Double) async throws -> Figures {
-    func request(_ texts: [String]) -> Chorus_V1_EmbedRequest { .with { $0.inputs = texts.map { text in .with { $0.text = text } } } }
+    @Sendable func request(_ texts: [String]) -> Chorus_V1_EmbedRequest { .with { $0.inputs = texts.map { text in .with { $0.text = text } } } }
     func rate(_ clients: Int) async throws -> Double {
       _ = try await embedding.embed(request(stream.next(32)))
-      let start = Date()
-      let done = try await withThrowingTaskGroup(of: Int.self) { group in
-        for _ in 0..<clients {
-          group.addTask {
-            var done = 0
-            while Date().timeIntervalSince(start) < seconds {
-              _ = try await embedding.embed(request(stream.next(32)))
-              done += 32
-            }
-            return done
-          }
-        }
-        return try await group.reduce(0, +)
-      }
-      return Double(done) / Date().timeIntervalSince(start)
+      return try await inputsPerSecond(clients: clients, seconds: seconds, perCall: 32) { _ = try await embedding.embed(request(stream.next(32))) }
     }
     func latencies(_ texts: @escaping () -> [String]) async throws -> Latency {
       var samples: [Double] = []

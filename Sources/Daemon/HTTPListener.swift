@@ -1,5 +1,4 @@
 import Engine
-import Glibc
 import HummingbirdCore
 import Logging
 import NIOCore
@@ -49,11 +48,13 @@ struct HTTPListener: Service {
       // and its request's work is cancelled (`PeerDeparture`).
       .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
     let configuration = HTTP1Channel.Configuration(idleTimeout: .nanoseconds(Int64(headerTimeout.inSeconds * 1e9)))
+    // Used for its pipeline set-up only. Each connection gets its own HTTP1Channel below (a value; free to make)
+    // whose responder knows that connection's caller.
     let setup = HTTP1Channel(responder: { _, _, _ in }, configuration: configuration)
     let logger = logger
     let isUnix: Bool
     let initializer: @Sendable (any Channel) -> EventLoopFuture<Accepted> = { channel in
-      Self.credentials(of: channel).flatMap { caller in
+      PeerCredentials.read(from: channel).flatMap { caller in
         setup.setup(channel: channel, logger: logger).map { Accepted(caller: caller, channel: $0) }
       }
     }
@@ -104,16 +105,6 @@ struct HTTPListener: Service {
   struct Accepted: Sendable {
     var caller: Caller?
     var channel: HTTP1Channel.Value
-  }
-
-  /// SO_PEERCRED of a Unix socket connection; nil on TCP or when the kernel does not say.
-  private static func credentials(of channel: any Channel) -> EventLoopFuture<Caller?> {
-    guard let provider = channel as? any SocketOptionProvider, case .unixDomainSocket = channel.localAddress else {
-      return channel.eventLoop.makeSucceededFuture(nil)
-    }
-    let credentials: EventLoopFuture<(pid: Int32, uid: UInt32, gid: UInt32)> = provider.unsafeGetSocketOption(
-      level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-    return credentials.map { Optional(Caller(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }.recover { _ in nil }
   }
 }
 

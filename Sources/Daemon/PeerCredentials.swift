@@ -17,16 +17,9 @@ enum PeerCredentials {
   static var callbacks: HTTP2ServerTransport.Config.ChannelDebuggingCallbacks {
     var callbacks = HTTP2ServerTransport.Config.ChannelDebuggingCallbacks.defaults
     callbacks.onAcceptTCPConnection = { channel in
-      guard let provider = channel as? any SocketOptionProvider else {
-        return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: nil), position: .first) }
+      read(from: channel).flatMapThrowing { caller in
+        try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: caller), position: .first)
       }
-      // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Swift's Glibc module does not export it).
-      let credentials: EventLoopFuture<(pid: Int32, uid: UInt32, gid: UInt32)> = provider.unsafeGetSocketOption(
-        level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
-      return credentials
-        .map { Optional(Caller(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }
-        .recover { _ in nil }
-        .flatMapThrowing { caller in try channel.pipeline.syncOperations.addHandler(ConnectionCredentials(caller: caller), position: .first) }
     }
     callbacks.onAcceptHTTP2Stream = { stream in
       stream.eventLoop.makeCompletedFuture {
@@ -35,6 +28,18 @@ enum PeerCredentials {
       }
     }
     return callbacks
+  }
+
+  /// SO_PEERCRED of an accepted connection (gRPC's and HTTP's); nil when the socket has none (TCP) or the kernel
+  /// does not say.
+  static func read(from channel: any Channel) -> EventLoopFuture<Caller?> {
+    guard let provider = channel as? any SocketOptionProvider, case .unixDomainSocket = channel.localAddress else {
+      return channel.eventLoop.makeSucceededFuture(nil)
+    }
+    // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Swift's Glibc module does not export it).
+    let credentials: EventLoopFuture<(pid: Int32, uid: UInt32, gid: UInt32)> = provider.unsafeGetSocketOption(
+      level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+    return credentials.map { Optional(Caller(uid: $0.uid, gid: $0.gid, pid: $0.pid)) }.recover { _ in nil }
   }
 }
 

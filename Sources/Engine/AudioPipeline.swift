@@ -36,10 +36,10 @@ final class AudioPipeline: Sendable {
   /// The dimension of the vectors it returns (the projection's, when the model has one).
   let dimension: Int
 
-  /// `projection`: a trained head into another space (the starter's text space), applied to every window.
   /// Inputs admitted to this encoder's queue and not yet started.
   var queuedInputs: Int { batcher.queuedInputs }
 
+  /// `projection`: a trained head into another space (the starter's text space), applied to every window.
   init(
     encoder: any AudioEncoder, projection: ProjectionHead? = nil, features: any AudioFrontEnd, modelFingerprint: String, label: String,
     configuration: EngineConfiguration, cache: VectorCache?
@@ -107,24 +107,7 @@ final class AudioPipeline: Sendable {
       }
     }
     cache?.put(stored)
-    if options.previews {
-      // The clip's opening, decoded again on Dispatch workers (cached clips were never decoded here); previews are
-      // asked for on upsert, not on the embedding hot path.
-      let previews = await withTaskGroup(of: (Int, Data?).self) { group in
-        for (index, result) in results.enumerated() {
-          guard case .success = result else { continue }
-          let data = clips[index]
-          group.addTask { (index, await offload { AudioPreview.wav(of: data) }) }
-        }
-        return await group.reduce(into: [Int: Data]()) { $0[$1.0] = $1.1 }
-      }
-      for (index, wav) in previews {
-        if case .success(var output) = results[index] {
-          output.preview = ItemPreview(mediaType: "audio/wav", data: wav)
-          results[index] = .success(output)
-        }
-      }
-    }
+    if options.previews { await attachPreviews(to: &results, from: clips, mediaType: "audio/wav", make: AudioPreview.wav(of:)) }
     return results.map { $0! }
   }
 

@@ -88,6 +88,7 @@ public final class Engine: Sendable {
         "space '\(space.description.name)' cannot embed \(modality.rawValue) inputs (it serves: \(space.description.modalities.map(\.rawValue).joined(separator: ", ")))")
     }
     // Server-side files become the inputs they hold, read side by side on Dispatch workers (file I/O blocks).
+    let originals = inputs
     var inputs = inputs
     let (limit, roots, caller) = (maxFileBytes, fileRoots, call.caller)
     let loaded = await withTaskGroup(of: (Int, Result<EmbedInput, InputError>).self) { group in
@@ -125,6 +126,16 @@ public final class Engine: Sendable {
     for (item, output) in zip(texts, try await textOutputs) { results[item.index] = output }
     for (item, output) in zip(images, try await imageOutputs) { results[item.index] = output }
     for (item, output) in zip(clips, try await audioOutputs) { results[item.index] = output }
+    // No preview of a server-side file is ever kept: the daemon read it for one caller, and a preview would show
+    // its content to everyone who may search the collection (content sent as bytes was shared by its sender).
+    if options.previews {
+      for (index, input) in originals.enumerated() {
+        if case .file = input, case .success(var output) = results[index] {
+          output.preview = nil
+          results[index] = .success(output)
+        }
+      }
+    }
     let finished = results.map { $0! }
     EmbedOutcomeMetrics.record(space: space.description.name, inputs: inputs, results: finished)
     return (space.description, finished)

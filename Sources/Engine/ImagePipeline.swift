@@ -82,29 +82,15 @@ final class ImagePipeline: Sendable {
       }
     }
     cache?.put(stored)
-    if options.previews { await addThumbnails(to: &results, images: images) }
+    if options.previews {
+      // Decoded again: cached images were never decoded here, and a computed one's pixels may belong to another
+      // request's single flight. Previews are asked for on upsert, not on the embedding hot path.
+      let decoder = decoder
+      await attachPreviews(to: &results, from: images, mediaType: "image/jpeg") { data in
+        (try? decoder.decode(data)).flatMap { Thumbnail.jpeg(of: $0) }
+      }
+    }
     return results.map { $0! }
-  }
-
-  /// Thumbnails for the images that got a vector, made side by side on Dispatch workers. They are decoded again
-  /// (cached ones were never decoded, and a computed one's pixels may belong to another request's single flight);
-  /// previews are asked for on upsert, not on the embedding hot path.
-  private func addThumbnails(to results: inout [Result<EmbeddingOutput, InputError>?], images: [Data]) async {
-    let decoder = decoder
-    let thumbnails = await withTaskGroup(of: (Int, Data?).self) { group in
-      for (index, result) in results.enumerated() {
-        guard case .success = result else { continue }
-        let data = images[index]
-        group.addTask { (index, await offload { (try? decoder.decode(data)).flatMap { Thumbnail.jpeg(of: $0) } }) }
-      }
-      return await group.reduce(into: [Int: Data]()) { $0[$1.0] = $1.1 }
-    }
-    for (index, jpeg) in thumbnails {
-      if case .success(var output) = results[index] {
-        output.preview = ItemPreview(mediaType: "image/jpeg", data: jpeg)
-        results[index] = .success(output)
-      }
-    }
   }
 
   private func key(_ hash: String) -> String {
@@ -148,6 +134,27 @@ final class ImagePipeline: Sendable {
   func warmUp() async throws {
     _ = try await batcher.submit([[Float](repeating: 0, count: 3 * encoder.imageSize * encoder.imageSize)], admission: batcher.admit(1, deadline: nil, exempt: true))
     _ = try await head?.embeddings()
+  }
+}
+
+/// Sets the preview of every input that got a vector, made from its bytes by `make` on Dispatch workers, side by
+/// side (images and clips are decoded again for it).
+func attachPreviews(
+  to results: inout [Result<EmbeddingOutput, InputError>?], from inputs: [Data], mediaType: String, make: @escaping @Sendable (Data) -> Data?
+) async {
+  let made = await withTaskGroup(of: (Int, Data?).self) { group in
+    for (index, result) in results.enumerated() {
+      guard case .success = result else { continue }
+      let data = inputs[index]
+      group.addTask { (index, await offload { make(data) }) }
+    }
+    return await group.reduce(into: [Int: Data]()) { $0[$1.0] = $1.1 }
+  }
+  for (index, bytes) in made {
+    if case .success(var output) = results[index] {
+      output.preview = ItemPreview(mediaType: mediaType, data: bytes)
+      results[index] = .success(output)
+    }
   }
 }
 

@@ -300,6 +300,14 @@ def test_tcp_callers_have_no_credentials_so_no_server_side_files(tmp_path):
         assert over_tcp["results"][0]["error"]["code"] == 7 and "credentials" in over_tcp["results"][0]["error"]["message"]
         over_socket = http(daemon, "POST", "/v1/embed", json=request).json()
         assert len(over_socket["results"][0]["embedding"]["vector"]) == 384
+        # A file the daemon read for this caller gets no preview: others who may search the collection would see it.
+        http(daemon, "POST", "/v1/collections", json={"name": "mixed"})
+        upsert = http(daemon, "POST", "/v1/collections/mixed/upsert", json={"items": [
+            {"id": "by-path", "content": {"file": {"path": str(root / "photo.jpg")}}},
+            {"id": "by-bytes", "content": {"image": base64.b64encode(JPEG.read_bytes()).decode()}}]}).json()
+        assert [r.get("id") for r in upsert["results"]] == ["by-path", "by-bytes"], upsert
+        assert http(daemon, "GET", "/v1/collections/mixed/items/by-path/thumbnail").status_code == 404
+        assert http(daemon, "GET", "/v1/collections/mixed/items/by-bytes/thumbnail").headers["content-type"] == "image/jpeg"
     finally:
         daemon.stop()
 
