@@ -1,4 +1,25 @@
 import Metrics
+import Synchronization
+
+/// swift-metrics handles made once per label values and reused: making one asks the backend (a lock, label
+/// checks, a registry lookup), which is too much to do for every request.
+public final class MetricHandles<Handle: Sendable>: Sendable {
+  private let handles = Mutex<[[String]: Handle]>([:])
+  private let make: @Sendable ([String]) -> Handle
+
+  public init(_ make: @escaping @Sendable ([String]) -> Handle) {
+    self.make = make
+  }
+
+  public func callAsFunction(_ values: String...) -> Handle {
+    handles.withLock { handles in
+      if let handle = handles[values] { return handle }
+      let handle = make(values)
+      handles[values] = handle
+      return handle
+    }
+  }
+}
 
 /// What the engine reports through swift-metrics (the daemon picks the backend: Prometheus). Labels are the
 /// space and the modality only; never an input, a hash or an id, so the number of series stays small.
@@ -19,6 +40,10 @@ struct EncoderMetrics: Sendable {
 
 /// `chorus_embed_inputs_total{space,modality,outcome}`: each input once, as computed, cached or failed.
 enum EmbedOutcomeMetrics {
+  static let counters = MetricHandles { values in
+    Counter(label: "chorus_embed_inputs_total", dimensions: [("space", values[0]), ("modality", values[1]), ("outcome", values[2])])
+  }
+
   static func record(space: String, inputs: [EmbedInput], results: [Result<EmbeddingOutput, InputError>]) {
     var counts: [String: [String: Int]] = [:]  // modality → outcome → count
     for (input, result) in zip(inputs, results) {
@@ -29,7 +54,7 @@ enum EmbedOutcomeMetrics {
     }
     for (modality, outcomes) in counts {
       for (outcome, count) in outcomes {
-        Counter(label: "chorus_embed_inputs_total", dimensions: [("space", space), ("modality", modality), ("outcome", outcome)]).increment(by: count)
+        counters(space, modality, outcome).increment(by: count)
       }
     }
   }
