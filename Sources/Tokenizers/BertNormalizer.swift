@@ -14,61 +14,38 @@ public struct BertNormalizer: Sendable {
     self.lowercase = lowercase
   }
 
-  public func normalize(_ text: String) -> String {
+  public func normalize(_ text: NormalizedText) -> NormalizedText {
     normalizeASCII(text) ?? normalizeUnicode(text)
   }
 
-  func normalizeUnicode(_ text: String) -> String {
-    var scalars: [Unicode.Scalar] = []
-    scalars.reserveCapacity(text.unicodeScalars.count)
-    for scalar in text.unicodeScalars {
-      if cleanText {
-        if scalar.value == 0 || scalar.value == 0xFFFD || Self.isControl(scalar) { continue }
-        if Self.isWhitespace(scalar) {
-          scalars.append(" ")
-          continue
+  /// ASCII needs no property lookups (most text; the lookups were a visible share of a request's time):
+  /// controls dropped, \t \n \r to spaces, A–Z lowered; ASCII has no CJK, accents or decompositions.
+  /// nil when the text is not all ASCII.
+  func normalizeASCII(_ text: NormalizedText) -> NormalizedText? {
+    guard text.scalars.allSatisfy(\.isASCII) else { return nil }
+    return text.mapScalars { scalar in
+        let value = scalar.value
+        if cleanText {
+          if value == 9 || value == 10 || value == 13 { return .replace([" "]) }
+          if value < 32 || value == 127 { return .drop }  // general category Cc (0 included)
         }
-      }
-      if handleChineseChars && Self.isChineseChar(scalar) {
-        scalars.append(contentsOf: [" ", scalar, " "])
-      } else {
-        scalars.append(scalar)
-      }
+        return lowercase && value >= 65 && value <= 90 ? .replace([Unicode.Scalar(value + 32)!]) : .keep
     }
-    var result = String(String.UnicodeScalarView(scalars))
-    if stripAccents {
-      let decomposed = result.decomposedStringWithCanonicalMapping.unicodeScalars
-      result = String(String.UnicodeScalarView(decomposed.filter { $0.properties.generalCategory != .nonspacingMark }))
-    }
-    if lowercase {
-      var lowered = String.UnicodeScalarView()
-      for scalar in result.unicodeScalars { lowered.append(contentsOf: scalar.properties.lowercaseMapping.unicodeScalars) }
-      result = String(lowered)
-    }
-    return result
   }
 
-  /// The same rules for all-ASCII text without Unicode property lookups (most text; property lookups were a
-  /// visible share of a request's time): controls dropped, \t \n \r to spaces, A–Z lowered; ASCII has no CJK,
-  /// accents or decompositions. nil when the text is not all ASCII.
-  func normalizeASCII(_ text: String) -> String? {
-    var text = text
-    return text.withUTF8 { bytes -> String? in
-      guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
-      var out = [UInt8]()
-      out.reserveCapacity(bytes.count)
-      for byte in bytes {
-        if cleanText {
-          if byte == 9 || byte == 10 || byte == 13 {
-            out.append(32)
-            continue
-          }
-          if byte < 32 || byte == 127 { continue }  // general category Cc (0 included)
-        }
-        out.append(lowercase && (65...90).contains(byte) ? byte + 32 : byte)
+  func normalizeUnicode(_ text: NormalizedText) -> NormalizedText {
+    var result = text.mapScalars { scalar in
+      if cleanText {
+        if scalar.value == 0 || scalar.value == 0xFFFD || Self.isControl(scalar) { return .drop }
+        if Self.isWhitespace(scalar) { return .replace([" "]) }
       }
-      return String(decoding: out, as: UTF8.self)
+      return handleChineseChars && Self.isChineseChar(scalar) ? .replace([" ", scalar, " "]) : .keep
     }
+    if stripAccents {
+      result = UnicodeForm.nfd.apply(result).mapScalars { $0.properties.generalCategory == .nonspacingMark ? .drop : .keep }
+    }
+    if lowercase { result = result.mapScalars(Lowercase.map) }
+    return result
   }
 
   static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {

@@ -9,7 +9,7 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
   public let dimension: Int
   public let maxTokens: Int
   public let vocabularySize: Int
-  let tokenizer: ByteLevelBPETokenizer
+  let tokenizer: Tokenizer
   let width: Int
   let tokenEmbedding: Tensor
   let positionEmbedding: Tensor
@@ -62,7 +62,7 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
     finalNorm = try NormWeights(w, "final_layer_norm", width: width, epsilon: epsilon)
     projection = try Weights(file: checkpoint)("text_projection.weight", [dimension, width])
     do {
-      tokenizer = try ByteLevelBPETokenizer.load(directory: directory)
+      tokenizer = try Tokenizer.load(directory: directory)
     } catch {
       throw CheckpointError("\(directory.path): tokenizer: \(error)")
     }

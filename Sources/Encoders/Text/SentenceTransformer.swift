@@ -9,7 +9,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   public let dimension: Int
   public let maxTokens: Int
   public var vocabularySize: Int { model.vocabularySize }
-  let tokenizer: WordPieceTokenizer
+  let tokenizer: Tokenizer
   let model: BertModel
   let pooling: Pooling
   let normalize: Bool
@@ -17,7 +17,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   public init(directory: URL, config: ModelConfig, checkpoint: SafeTensorsFile) throws {
     model = try BertModel(config: config, checkpoint: checkpoint)
     do {
-      tokenizer = try WordPieceTokenizer.load(directory: directory)
+      tokenizer = try Tokenizer.load(directory: directory)
     } catch {
       throw CheckpointError("\(directory.path): tokenizer: \(error)")
     }

@@ -57,7 +57,8 @@ def main():
             p.normal_(0.0, 0.3)
     model.save_pretrained(str(out), safe_serialization=True)
     with torch.no_grad():
-        batch = tokenizer(TEXTS, padding=True, truncation=True, max_length=77, return_tensors="pt")
+        # Chorus reads "<|endoftext|>" in a text as text, never as a control token.
+        batch = tokenizer(TEXTS, padding=True, truncation=True, max_length=77, return_tensors="pt", split_special_tokens=True)
         raw = model.get_text_features(**batch)
         raw = raw.pooler_output if hasattr(raw, "pooler_output") else raw
         dummy = torch.zeros(1, 3, 32, 32)
