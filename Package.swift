@@ -134,7 +134,7 @@ let package = Package(
     .executableTarget(
       name: "chorus-bench",
       dependencies: [
-        "CBLAS", "CMatmul", "Encoders", "Media", "Store", "Tensor", "ChorusAPI",
+        "CBLAS", "CMatmul", "Encoders", "Media", "Store", "Tensor", "Tokenizers", "ChorusAPI",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),

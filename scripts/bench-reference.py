@@ -219,6 +219,21 @@ def main():
             run(chunk)
             done += len(chunk)
         print(json.dumps({"texts_per_second": done / (time.perf_counter() - start)}))
+    elif command == "tokenize":
+        # Hugging Face tokenizers on one thread (RAYON_NUM_THREADS=1), one encode per string, as Chorus tokenizes.
+        directory, seconds, texts = sys.argv[2], float(sys.argv[3]), json.load(open(sys.argv[4]))
+        from tokenizers import Tokenizer
+        tok = Tokenizer.from_file(directory + "/tokenizer.json")
+        tok.no_padding()
+        tok.no_truncation()
+        tok.encode_special_tokens = True
+        rounds, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for text in texts:
+                tok.encode(text)
+            rounds += 1
+        elapsed = time.perf_counter() - start
+        print(json.dumps({"strings_per_second": rounds * len(texts) / elapsed, "characters_per_second": rounds * sum(map(len, texts)) / elapsed}))
     elif command == "embed":
         kind, directory, texts = sys.argv[2], sys.argv[3], json.load(open(sys.argv[4]))
         print(json.dumps({"vectors": load(kind, directory)(texts).tolist()}))

@@ -59,7 +59,7 @@ func runReference(_ args: [String]) -> [String: Any]? {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: python)
   process.arguments = [script] + args
-  process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"]) { $1 }
+  process.environment = ProcessInfo.processInfo.environment.merging(["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "RAYON_NUM_THREADS": "1"]) { $1 }
   let pipe = Pipe()
   process.standardOutput = pipe
   process.standardError = FileHandle.nullDevice
@@ -203,7 +203,8 @@ if python == nil {
 }
 
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(seconds) s per figure")
-let only = option("--only")  // "st" or "clip"
+let only = option("--only")  // "st", "clip" or "tokenizers"
+if only == nil || only == "tokenizers" { try tokenizerBenchmark(seconds: seconds) }
 for model in models where only == nil || model.kind == only {
   let encoder = try ModelDirectory.load(model.directory).text!
   let tokens = texts.map { encoder.tokenize($0).ids.count }

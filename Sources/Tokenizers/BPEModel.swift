@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Byte-pair encoding as the reference runs it: the word's scalars (continuing prefix on all but the first,
 /// end-of-word suffix on the last) become symbols; unknown scalars become `<0xXX>` byte tokens (byte fallback)
 /// or the unknown token (fused runs with `fuse_unk`); then the adjacent pair of lowest merge rank is merged,
@@ -19,8 +17,7 @@ public final class BPEModel: TokenModel {
   let fuseUnknown: Bool
   let byteFallback: Bool
   let ignoreMerges: Bool
-  /// Words seen before (text is full of repeats); cleared when it grows past its bound.
-  private let cache = Mutex<[String: [WordToken]]>([:])
+  private let cache = WordCache()
 
   init(
     vocabulary: Vocabulary, merges: [(String, String)], unknownToken: String?, continuingPrefix: String?, endOfWordSuffix: String?,
@@ -58,14 +55,7 @@ public final class BPEModel: TokenModel {
   public func token(of id: Int32) -> String? { vocabulary.tokens[id] }
 
   public func tokenize(_ word: [Unicode.Scalar]) -> [WordToken] {
-    let key = string(word[...])
-    if let cached = cache.withLock({ $0[key] }) { return cached }
-    let tokens = merge(word, key: key)
-    cache.withLock { cache in
-      if cache.count > 100_000 { cache.removeAll() }
-      cache[key] = tokens
-    }
-    return tokens
+    cache.tokens(word, merge)
   }
 
   private func merge(_ word: [Unicode.Scalar], key: String) -> [WordToken] {

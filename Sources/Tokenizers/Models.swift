@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One token a model found in a word: its id and the scalars of the word it covers.
 public struct WordToken: Sendable, Equatable {
   public var id: Int32
@@ -19,6 +21,8 @@ struct Vocabulary: Sendable {
   private let table: [ExactString: Int32]
   let tokens: [Int32: String]
   let size: Int
+  /// The longest token, in scalars: no lookup of anything longer can succeed.
+  let longest: Int
 
   init(_ entries: [(String, Int32)]) {
     var table: [ExactString: Int32] = [:]
@@ -31,12 +35,31 @@ struct Vocabulary: Sendable {
     self.table = table
     self.tokens = tokens
     size = Int((entries.map(\.1).max() ?? -1) + 1)
+    longest = entries.map { $0.0.unicodeScalars.count }.max() ?? 0
   }
 
   subscript(_ token: String) -> Int32? { table[ExactString(token)] }
 }
 
 func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String { String(String.UnicodeScalarView(scalars)) }
+
+/// Words seen before, to their tokens: text is full of repeats, and a model's word work (sub-word search,
+/// merges, Viterbi) costs far more than one lookup. Emptied when it grows past its bound.
+final class WordCache: Sendable {
+  private let words = Mutex<[ExactString: [WordToken]]>([:])
+
+  func tokens(_ word: [Unicode.Scalar], _ tokenize: ([Unicode.Scalar], String) -> [WordToken]) -> [WordToken] {
+    let text = string(word[...])
+    let key = ExactString(text)
+    if let cached = words.withLock({ $0[key] }) { return cached }
+    let tokens = tokenize(word, text)
+    words.withLock { words in
+      if words.count > 100_000 { words.removeAll() }
+      words[key] = tokens
+    }
+    return tokens
+  }
+}
 
 /// Greedy longest-match-first sub-words ("##" continues a word); a word with any unmatched part, or longer
 /// than `maxInputCharsPerWord`, is one unknown token.
@@ -46,6 +69,7 @@ public struct WordPieceModel: TokenModel {
   let continuingPrefix: String
   let maxInputCharsPerWord: Int
   public var unknownID: Int32? { unknown }
+  private let cache = WordCache()
 
   init(vocabulary: Vocabulary, unknownToken: String, continuingPrefix: String, maxInputCharsPerWord: Int) throws {
     self.vocabulary = vocabulary
@@ -60,11 +84,18 @@ public struct WordPieceModel: TokenModel {
   public func token(of id: Int32) -> String? { vocabulary.tokens[id] }
 
   public func tokenize(_ word: [Unicode.Scalar]) -> [WordToken] {
+    cache.tokens(word) { word, _ in subwords(word) }
+  }
+
+  private func subwords(_ word: [Unicode.Scalar]) -> [WordToken] {
     guard word.count <= maxInputCharsPerWord else { return [WordToken(id: unknown, range: 0..<word.count)] }
     var pieces: [WordToken] = []
     var start = 0
+    let prefixLength = continuingPrefix.unicodeScalars.count
     while start < word.count {
-      var end = word.count
+      // Nothing longer than the longest vocabulary entry can match (words of 100 scalars would otherwise cost
+      // thousands of lookups).
+      var end = min(word.count, start + max(vocabulary.longest - (start > 0 ? prefixLength : 0), 1))
       var found: Int32?
       while start < end {
         let candidate = start > 0 ? continuingPrefix + string(word[start..<end]) : string(word[start..<end])

@@ -14,6 +14,7 @@ public struct UnigramModel: TokenModel {
   let longestPiece: Int
   /// Ids a piece of text must never become (special tokens): their strings are spelled with other pieces.
   let excluded: Set<Int32>
+  private let cache = WordCache()
 
   init(pieces: [(String, Double)], unknownID: Int32, byteFallback: Bool, excluded: Set<Int32>) throws {
     guard Int(unknownID) < pieces.count, unknownID >= 0 else { throw TokenizerError("the Unigram unk_id \(unknownID) is outside its \(pieces.count) pieces") }
@@ -31,6 +32,10 @@ public struct UnigramModel: TokenModel {
   public func token(of id: Int32) -> String? { vocabulary.tokens[id] }
 
   public func tokenize(_ word: [Unicode.Scalar]) -> [WordToken] {
+    cache.tokens(word) { word, _ in viterbi(word) }
+  }
+
+  private func viterbi(_ word: [Unicode.Scalar]) -> [WordToken] {
     let n = word.count
     guard n > 0 else { return [] }
     // best[i]: the best path over word[0..<i]: its score, where its last piece starts, and that piece's id.
