@@ -145,7 +145,10 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "CMatmul"]),
     .testTarget(name: "ServerTests", dependencies: ["Server", "Engine"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], exclude: ["Fixtures"]),
-    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor"], exclude: ["Fixtures"]),
+    // Full-size synthetic checkpoints written by the tests from committed manifests (bit-equal to numpy's values:
+    // no fused multiply-add).
+    .target(name: "CSyntheticWeights", path: "Tests/Support/CSyntheticWeights", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor", "CSyntheticWeights"], exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"]),

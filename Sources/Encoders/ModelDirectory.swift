@@ -19,7 +19,7 @@ public struct LoadedModel: Sendable {
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
-  public static let supportedModelTypes = ["audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "whisper"]
+  public static let supportedModelTypes = ["audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "mpnet", "roberta", "whisper", "xlm-roberta"]
 
   public static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
@@ -37,7 +37,13 @@ public enum ModelDirectory {
     var model = LoadedModel(text: nil, image: nil, audio: nil, audioProjection: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
     switch modelType {
     case "bert":
-      model.text = try SentenceTransformer(directory: directory, config: config, checkpoint: checkpoint)
+      model.text = try SentenceTransformer(directory: directory, architecture: modelType, backbone: BertModel(config: config, checkpoint: checkpoint))
+    case "roberta", "xlm-roberta":
+      let offset = try config.int("pad_token_id", default: 1) + 1
+      model.text = try SentenceTransformer(
+        directory: directory, architecture: modelType, backbone: BertModel(config: config, checkpoint: checkpoint, positionOffset: offset))
+    case "mpnet":
+      model.text = try SentenceTransformer(directory: directory, architecture: modelType, backbone: MPNetModel(config: config, checkpoint: checkpoint))
     case "clip":
       model.text = try CLIPTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
       model.image = try CLIPVisionEncoder(config: config, checkpoint: checkpoint)

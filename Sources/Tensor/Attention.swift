@@ -8,16 +8,18 @@ import Foundation
 /// dense [batch · seq, hidden]. A head is a column block addressed through BLAS leading dimensions, so nothing is
 /// transposed or copied.
 /// `lengths[b]` is the number of real tokens of item b; keys past it are masked (padding). With `causal`, token i
-/// sees keys ≤ i only. Padded query rows are computed against the real keys and are to be ignored by the caller.
+/// sees keys ≤ i only. `bias`, if given, is added to the scaled scores: [heads, sequence, sequence], the same for
+/// every item (MPNet's relative position buckets). Padded query rows are computed against the real keys and are
+/// to be ignored by the caller.
 public func attention(
   q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int, into output: Tensor,
-  batch: Int, sequence: Int, heads: Int, lengths: [Int], causal: Bool
+  batch: Int, sequence: Int, heads: Int, lengths: [Int], causal: Bool, bias: UnsafePointer<Float>? = nil
 ) {
   let hidden = output.shape[output.shape.count - 1]
   let headDim = hidden / heads
   let scale = 1 / Float(headDim).squareRoot()
   if sequence <= shortAttentionLimit {
-    shortAttention(q: q, k: k, v: v, rowStride: rowStride, into: output, batch: batch, sequence: sequence, heads: heads, headDim: headDim, scale: scale, lengths: lengths, causal: causal)
+    shortAttention(q: q, k: k, v: v, rowStride: rowStride, into: output, batch: batch, sequence: sequence, heads: heads, headDim: headDim, scale: scale, lengths: lengths, causal: causal, bias: bias)
     return
   }
   // Per (item, head): scores by one GEMM, softmax in place, then one GEMM with the values; items and heads are
@@ -36,6 +38,10 @@ public func attention(
       for i in 0..<sequence {
         let row = scores + i * length
         let visible = causal ? min(i + 1, length) : length
+        if let bias {
+          let biasRow = bias + (h * sequence + i) * sequence
+          for j in 0..<visible { row[j] += biasRow[j] }
+        }
         for j in visible..<length { row[j] = -.infinity }
         softmaxRow(row, count: length)
       }
@@ -51,7 +57,7 @@ public func attention(
 /// over the cores.
 private func shortAttention(
   q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int, into output: Tensor,
-  batch: Int, sequence: Int, heads: Int, headDim: Int, scale: Float, lengths: [Int], causal: Bool
+  batch: Int, sequence: Int, heads: Int, headDim: Int, scale: Float, lengths: [Int], causal: Bool, bias: UnsafePointer<Float>?
 ) {
   let hidden = heads * headDim
   let out = output.data
@@ -69,7 +75,7 @@ private func shortAttention(
             let key = k + base + j * rowStride
             var dot: Float = 0
             for d in 0..<headDim { dot += query[d] * key[d] }
-            scores[j] = dot * scale
+            scores[j] = dot * scale + (bias?[(h * sequence + i) * sequence + j] ?? 0)
             maximum = max(maximum, scores[j])
           }
           var sum: Float = 0

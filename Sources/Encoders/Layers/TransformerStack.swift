@@ -50,14 +50,15 @@ public struct TransformerStack {
   }
 
   /// Runs every layer over `hidden` ([batch·sequence, width]) in place.
-  /// `lengths[b]` real tokens per item; `causal` masks future keys (CLIP text).
-  public func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool) {
+  /// `lengths[b]` real tokens per item; `causal` masks future keys (CLIP text); `attentionBias` ([heads,
+  /// sequence, sequence]) is added to every layer's attention scores (MPNet).
+  public func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool, attentionBias: Tensor? = nil) {
     workspaces.withWorkspace { workspace in
-      forward(hidden, batch: batch, sequence: sequence, lengths: lengths, causal: causal, workspace: workspace)
+      forward(hidden, batch: batch, sequence: sequence, lengths: lengths, causal: causal, bias: attentionBias, workspace: workspace)
     }
   }
 
-  private func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool, workspace: Workspace) {
+  private func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool, bias: Tensor?, workspace: Workspace) {
     let rows = batch * sequence
     let qkv = workspace.tensor(0, [rows, 3 * width])
     let context = workspace.tensor(1, [rows, width])
@@ -69,7 +70,7 @@ public struct TransformerStack {
       layer.qkv.apply(normed, into: qkv)
       attention(
         q: qkv.data, k: qkv.data + width, v: qkv.data + 2 * width, rowStride: 3 * width, into: context,
-        batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal)
+        batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal, bias: bias.map { UnsafePointer($0.data) })
       linearAccumulate(context, weight: layer.attentionOutput.weight, bias: layer.attentionOutput.bias, into: hidden)
       if placement == .post { layer.norm1.apply(hidden) }
 

@@ -3,17 +3,22 @@ import Tensor
 
 /// BERT (`BertModel` in transformers): word + position + token-type embeddings, layer norm, a post-norm
 /// transformer. Produces the last hidden state of every token; pooling is the head's job.
-public struct BertModel {
+///
+/// RoBERTa and XLM-RoBERTa are the same network with position ids counted from `padding_idx + 1` (their
+/// `create_position_ids_from_input_ids`; a batch of real tokens gets padding_idx+1, +2, …), so
+/// `positionOffset` = pad_token_id + 1 and two fewer usable positions.
+public struct BertModel: TextBackbone {
   public let hiddenSize: Int
   public let maxPositions: Int
   public let vocabularySize: Int
+  let positionOffset: Int
   let wordEmbeddings: Tensor
   let positionEmbeddings: Tensor
   let tokenTypeEmbeddings: Tensor
   let embeddingNorm: NormWeights
   let stack: TransformerStack
 
-  public init(config: ModelConfig, checkpoint: SafeTensorsFile) throws {
+  public init(config: ModelConfig, checkpoint: SafeTensorsFile, positionOffset: Int = 0) throws {
     let hidden = try config.int("hidden_size")
     let heads = try config.int("num_attention_heads")
     let layers = try config.int("num_hidden_layers")
@@ -34,12 +39,13 @@ public struct BertModel {
     guard hidden % heads == 0 else { throw CheckpointError("\(config.url.path): hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)") }
 
     let probe = "embeddings.word_embeddings.weight"
-    guard let prefix = Weights.detectPrefix(in: checkpoint, probe: probe, prefixes: ["", "bert.", "model."]) else {
+    guard let prefix = Weights.detectPrefix(in: checkpoint, probe: probe, prefixes: ["", "bert.", "roberta.", "model."]) else {
       throw CheckpointError("\(checkpoint.path): tensor '\(probe)' is missing (expected shape [\(vocabulary), \(hidden)])")
     }
     let w = Weights(file: checkpoint, prefix: prefix)
     hiddenSize = hidden
-    maxPositions = positions
+    self.positionOffset = positionOffset
+    maxPositions = positions - positionOffset
     wordEmbeddings = try w("embeddings.word_embeddings.weight", [vocabulary, hidden])
     positionEmbeddings = try w("embeddings.position_embeddings.weight", [positions, hidden])
     tokenTypeEmbeddings = try w("embeddings.token_type_embeddings.weight", [typeVocabulary, hidden])
@@ -71,7 +77,7 @@ public struct BertModel {
       for (position, id) in ids.enumerated() {
         let row = hidden.data + (b * sequence + position) * hiddenSize
         let word = wordEmbeddings.data + Int(id) * hiddenSize
-        let place = positionEmbeddings.data + position * hiddenSize
+        let place = positionEmbeddings.data + (position + positionOffset) * hiddenSize
         let type = tokenTypeEmbeddings.data  // token type 0: single-sequence input
         for i in 0..<hiddenSize { row[i] = word[i] + place[i] + type[i] }
       }

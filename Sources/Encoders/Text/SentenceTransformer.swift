@@ -2,32 +2,40 @@ import Foundation
 import Tensor
 import Tokenizers
 
-/// A BERT text encoder as sentence-transformers runs it: WordPiece, BERT, Pooling, optional Normalize
-/// (modules.json). A plain BERT directory (no modules.json) gets mean pooling, as sentence-transformers gives it.
+/// A text encoder as sentence-transformers runs it: the directory's tokenizer, a transformer backbone (BERT,
+/// RoBERTa, XLM-RoBERTa, MPNet), then the modules.json head. Prompts come from config_sentence_transformers.json
+/// (e5's "query: " / "passage: ", instruction prompts) and are put before the text, as sentence-transformers does.
 public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
-  public let architecture = "bert"
+  public let architecture: String
   public let dimension: Int
   public let maxTokens: Int
-  public var vocabularySize: Int { model.vocabularySize }
+  public var vocabularySize: Int { max(backbone.vocabularySize, tokenizer.vocabularySize) }
+  public let prompts: [String: String]
+  public let defaultPromptName: String?
   let tokenizer: Tokenizer
-  let model: BertModel
-  let pooling: Pooling
-  let normalize: Bool
+  let backbone: any TextBackbone
+  let head: SentenceTransformerHead
 
-  public init(directory: URL, config: ModelConfig, checkpoint: SafeTensorsFile) throws {
-    model = try BertModel(config: config, checkpoint: checkpoint)
+  public init(directory: URL, architecture: String, backbone: any TextBackbone) throws {
+    self.architecture = architecture
+    self.backbone = backbone
     do {
       tokenizer = try Tokenizer.load(directory: directory)
     } catch {
       throw CheckpointError("\(directory.path): tokenizer: \(error)")
     }
-    dimension = model.hiddenSize
-    let modules = try Self.modules(directory)
-    (pooling, normalize) = try Self.head(directory: directory, modules: modules)
+    head = try SentenceTransformerHead(directory: directory, hiddenSize: backbone.hiddenSize)
+    dimension = head.dimension
     let configured = (try? ModelConfig(directory: directory, file: "sentence_bert_config.json").int("max_seq_length"))
       ?? (try? ModelConfig(directory: directory, file: "tokenizer_config.json").int("model_max_length"))
-      ?? model.maxPositions
-    maxTokens = min(configured, model.maxPositions)
+      ?? backbone.maxPositions
+    maxTokens = min(configured, backbone.maxPositions)
+    let settings = try? ModelConfig(directory: directory, file: "config_sentence_transformers.json")
+    prompts = (settings?.values["prompts"] as? [String: String]) ?? [:]
+    defaultPromptName = settings?.values["default_prompt_name"] as? String
+    if let defaultPromptName, prompts[defaultPromptName] == nil {
+      throw CheckpointError("\(directory.path)/config_sentence_transformers.json: default_prompt_name '\(defaultPromptName)' is not one of its prompts")
+    }
   }
 
   public func tokenize(_ text: String) -> TokenizedText {
@@ -36,46 +44,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {
-    let (hidden, sequence) = model.forward(batch)
-    let pooled = pooling.apply(hidden, sequence: sequence, lengths: batch.map(\.count))
-    return normalize ? pooled.map(l2Normalized) : pooled
-  }
-
-  /// modules.json's module types, in order; nil when the directory is a plain transformers model.
-  private static func modules(_ directory: URL) throws -> [(type: String, path: String)]? {
-    let url = directory.appendingPathComponent("modules.json")
-    guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-    guard let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-      throw CheckpointError("\(url.path): not a JSON list of modules")
-    }
-    return list.map { (($0["type"] as? String) ?? "?", ($0["path"] as? String) ?? "") }
-  }
-
-  private static func head(directory: URL, modules: [(type: String, path: String)]?) throws -> (Pooling, Bool) {
-    guard let modules else { return (.mean, false) }
-    var pooling: Pooling?
-    var normalize = false
-    for (index, module) in modules.enumerated() {
-      switch module.type {
-      case "sentence_transformers.models.Transformer" where index == 0:
-        continue
-      case "sentence_transformers.models.Pooling":
-        let config = try ModelConfig(directory: directory.appendingPathComponent(module.path), file: "config.json")
-        let flag = { (key: String) in (config.values[key] as? Bool) ?? false }
-        let chosen = [("pooling_mode_mean_tokens", Pooling.mean), ("pooling_mode_cls_token", .cls), ("pooling_mode_max_tokens", .max)]
-          .filter { flag($0.0) }
-        let unsupported = ["pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"].filter(flag)
-        guard chosen.count == 1, unsupported.isEmpty else {
-          throw CheckpointError("\(config.url.path): exactly one of mean, cls or max pooling is supported; this config asks for \((chosen.map(\.0) + unsupported).joined(separator: ", "))")
-        }
-        pooling = chosen[0].1
-      case "sentence_transformers.models.Normalize":
-        normalize = true
-      default:
-        throw CheckpointError("\(directory.appendingPathComponent("modules.json").path): module \(index) '\(module.type)' is not supported (Transformer, Pooling, Normalize are)")
-      }
-    }
-    guard let pooling else { throw CheckpointError("\(directory.appendingPathComponent("modules.json").path): no Pooling module") }
-    return (pooling, normalize)
+    let (hidden, sequence) = backbone.forward(batch)
+    return head.apply(hidden, sequence: sequence, lengths: batch.map(\.count))
   }
 }
