@@ -113,6 +113,21 @@ CLONES void chorus_layer_norm(const float *x, float *out, size_t rows, size_t wi
   }
 }
 
+CLONES void chorus_rms_norm(const float *x, float *out, size_t rows, size_t width, const float *restrict weight, float epsilon) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *row = x + r * width;
+    float *target = out + r * width;
+    double squares = 0;
+    for (size_t i = 0; i < width; i++) squares += (double)row[i] * row[i];
+    float inverse = 1 / sqrtf((float)(squares / width) + epsilon);
+    for (size_t i = 0; i < width; i++) target[i] = weight[i] * (row[i] * inverse);
+  }
+}
+
+CLONES void chorus_silu(float *restrict x, size_t count) {
+  for (size_t i = 0; i < count; i++) x[i] = x[i] / (1 + chorus_exp(-x[i]));
+}
+
 CLONES void chorus_softmax(float *restrict row, size_t count) {
   float maximum = -INFINITY;
   for (size_t i = 0; i < count; i++) maximum = row[i] > maximum ? row[i] : maximum;

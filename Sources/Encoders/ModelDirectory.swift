@@ -19,7 +19,9 @@ public struct LoadedModel: Sendable {
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
-  public static let supportedModelTypes = ["audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "mpnet", "roberta", "whisper", "xlm-roberta"]
+  public static let supportedModelTypes = [
+    "audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "modernbert", "mpnet", "qwen3", "roberta", "whisper", "xlm-roberta",
+  ]
 
   public static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
@@ -44,6 +46,10 @@ public enum ModelDirectory {
         directory: directory, architecture: modelType, backbone: BertModel(config: config, checkpoint: checkpoint, positionOffset: offset))
     case "mpnet":
       model.text = try SentenceTransformer(directory: directory, architecture: modelType, backbone: MPNetModel(config: config, checkpoint: checkpoint))
+    case "modernbert":
+      model.text = try SentenceTransformer(directory: directory, architecture: modelType, backbone: ModernBertModel(config: config, checkpoint: checkpoint))
+    case "qwen3":
+      model.text = try SentenceTransformer(directory: directory, architecture: modelType, backbone: Qwen3Model(config: config, checkpoint: checkpoint))
     case "clip":
       model.text = try CLIPTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
       model.image = try CLIPVisionEncoder(config: config, checkpoint: checkpoint)

@@ -18,6 +18,43 @@ public func layerNorm(_ x: Tensor, into output: Tensor, weight: Tensor, bias: Te
   }
 }
 
+/// RMSNorm of each row of `x` into `output` (may be `x`): x / sqrt(mean(x²) + eps) · γ (Qwen, Llama, Gemma).
+public func rmsNorm(_ x: Tensor, into output: Tensor, weight: Tensor, epsilon: Float) {
+  let width = weight.count
+  let rows = x.count / width
+  parallelChunks(rows, minimumPerChunk: 16) { range in
+    chorus_rms_norm(x.data + range.lowerBound * width, output.data + range.lowerBound * width, range.count, width, weight.data, epsilon)
+  }
+}
+
+/// RMSNorm of every head of every row in place: rows of `rowStride` floats, `heads` heads of `weight.count`
+/// floats from `column` on (Qwen3's q_norm and k_norm, over the head dimension).
+public func rmsNormHeads(_ x: Tensor, rowStride: Int, column: Int, heads: Int, weight: Tensor, epsilon: Float) {
+  let width = weight.count
+  let rows = x.count / rowStride
+  parallelChunks(rows, minimumPerChunk: 8) { range in
+    for row in range {
+      let start = x.data + row * rowStride + column
+      chorus_rms_norm(start, start, heads, width, weight.data, epsilon)
+    }
+  }
+}
+
+/// A gated MLP's middle: x is [rows, 2w] (the fused up projection: first half activated, second half the gate
+/// or the "up" values), output [rows, w] = act(x[:, :w]) · x[:, w:] (GeGLU, SwiGLU).
+public func gatedActivation(_ x: Tensor, into output: Tensor, activation: Activation) {
+  let width = output.shape[output.shape.count - 1]
+  let rows = output.count / width
+  parallelChunks(rows, minimumPerChunk: 4) { range in
+    for row in range {
+      let input = x.data + row * 2 * width, target = output.data + row * width
+      target.update(from: input, count: width)
+      activation.kernel(target, width)
+      for i in 0..<width { target[i] *= input[width + i] }
+    }
+  }
+}
+
 /// x += y, elementwise (residual connections).
 public func add(_ x: Tensor, _ y: Tensor) {
   precondition(x.count == y.count)
@@ -33,6 +70,8 @@ public enum Activation: String, Sendable {
   /// x·σ(1.702x), CLIP's "quick_gelu".
   case quickGelu = "quick_gelu"
   case relu
+  /// x·σ(x), "silu" / "swish" (SwiGLU's gate).
+  case silu
 
   /// Maps a config's `hidden_act` to an activation, nil for ones not supported.
   public init?(configName: String) {
@@ -41,20 +80,25 @@ public enum Activation: String, Sendable {
     case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
     case "quick_gelu": self = .quickGelu
     case "relu": self = .relu
+    case "silu", "swish": self = .silu
     default: return nil
     }
   }
 
   public func apply(_ x: Tensor) {
-    let p = x.data
-    let kernel: (UnsafeMutablePointer<Float>, Int) -> Void =
-      switch self {
-      case .gelu: chorus_gelu
-      case .geluTanh: chorus_gelu_tanh
-      case .quickGelu: chorus_quick_gelu
-      case .relu: chorus_relu
-      }
-    parallelChunks(x.count, minimumPerChunk: 8192) { range in kernel(p + range.lowerBound, range.count) }
+    let p = x.data, run = kernel
+    parallelChunks(x.count, minimumPerChunk: 8192) { range in run(p + range.lowerBound, range.count) }
+  }
+
+  /// The C kernel that applies it in place to `count` floats.
+  var kernel: (UnsafeMutablePointer<Float>, Int) -> Void {
+    switch self {
+    case .gelu: chorus_gelu
+    case .geluTanh: chorus_gelu_tanh
+    case .quickGelu: chorus_quick_gelu
+    case .relu: chorus_relu
+    case .silu: chorus_silu
+    }
   }
 }
 

@@ -30,6 +30,8 @@ final class ArchitectureParityTests: XCTestCase {
 
   func testXLMRobertaBase() throws { try assertParity("xlm-roberta-base", architecture: "xlm-roberta") }
   func testMPNetBase() throws { try assertParity("mpnet-base", architecture: "mpnet") }
+  func testModernBertBase() throws { try assertParity("modernbert-base", architecture: "modernbert") }
+  func testQwen3EmbeddingShape() throws { try assertParity("qwen3-0.6b", architecture: "qwen3") }
 
   func testMPNetBucketsMatchTheReference() {
     // transformers' float32 formula, evaluated in Python for these distances (j − i).

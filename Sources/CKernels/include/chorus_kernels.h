@@ -77,6 +77,9 @@ void chorus_gelu(float *x, size_t count);
 void chorus_gelu_tanh(float *x, size_t count);
 void chorus_quick_gelu(float *x, size_t count);
 void chorus_relu(float *x, size_t count);
+void chorus_silu(float *x, size_t count);
+/// x / sqrt(mean(x²) + eps) · γ per row (RMSNorm: Qwen, Llama, Gemma).
+void chorus_rms_norm(const float *x, float *out, size_t rows, size_t width, const float *weight, float epsilon);
 
 /// Layer norm of `rows` rows of `width` floats, `out` may be `x`: (x − mean) / sqrt(var + eps) · γ + β with the
 /// sums in double, as `nn.LayerNorm` (biased variance).

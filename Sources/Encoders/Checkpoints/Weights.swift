@@ -60,9 +60,10 @@ public struct NormWeights {
   public let bias: Tensor
   public let epsilon: Float
 
-  public init(_ weights: Weights, _ name: String, width: Int, epsilon: Float) throws {
+  /// `hasBias` false: a LayerNorm without β (ModernBERT's norm_bias false), β taken as zeros.
+  public init(_ weights: Weights, _ name: String, width: Int, epsilon: Float, hasBias: Bool = true) throws {
     weight = try weights(name + ".weight", [width])
-    bias = try weights(name + ".bias", [width])
+    bias = hasBias ? try weights(name + ".bias", [width]) : Tensor(zeros: [width])
     self.epsilon = epsilon
   }
 

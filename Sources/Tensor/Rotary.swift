@@ -1,0 +1,95 @@
+import Foundation
+
+/// Rotary position embeddings as transformers applies them (`rotate_half`: the head's first and second halves
+/// are the pairs): x'ᵢ = xᵢ·cos θ − xᵢ₊d/2·sin θ, x'ᵢ₊d/2 = xᵢ₊d/2·cos θ + xᵢ·sin θ, θ = position · base^(−2i/d).
+/// Frequencies, angles, cos and sin in float32, as the reference computes them.
+public struct RotaryEmbedding: Sendable {
+  public let headDim: Int
+  let inverseFrequencies: [Float]
+
+  public init(base: Float, headDim: Int) {
+    self.headDim = headDim
+    inverseFrequencies = (0..<headDim / 2).map { 1 / powf(base, Float(2 * $0) / Float(headDim)) }
+  }
+
+  /// Rotates `heads` heads of every row in place; row r of item b sits at position r (rows are
+  /// [batch · sequence], `columns` the offset of the first head in a row, `rowStride` floats between rows).
+  public func apply(_ data: UnsafeMutablePointer<Float>, rows: Int, sequence: Int, rowStride: Int, columns: Int, heads: Int) {
+    let half = headDim / 2
+    parallelChunks(rows, minimumPerChunk: 8) { range in
+      var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
+      for row in range {
+        let position = Float(row % sequence)
+        for i in 0..<half {
+          let angle = position * inverseFrequencies[i]
+          cosines[i] = cosf(angle)
+          sines[i] = sinf(angle)
+        }
+        for h in 0..<heads {
+          let x = data + row * rowStride + columns + h * headDim
+          for i in 0..<half {
+            let first = x[i], second = x[i + half]
+            x[i] = first * cosines[i] - second * sines[i]
+            x[i + half] = second * cosines[i] + first * sines[i]
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Multi-head attention with grouped key/value heads (GQA: `heads / kvHeads` query heads share one), an
+/// optional causal mask and an optional sliding window (keys with |i − j| ≤ window). q, k and v are column
+/// blocks of one fused projection [batch · sequence, rowStride]: q at column 0 (heads · headDim wide), k at
+/// `keyColumn`, v at `valueColumn` (kvHeads · headDim each). Output [batch · sequence, heads · headDim].
+public func groupedAttention(
+  _ qkv: Tensor, rowStride: Int, keyColumn: Int, valueColumn: Int, into output: Tensor, batch: Int, sequence: Int, heads: Int,
+  kvHeads: Int, headDim: Int, lengths: [Int], causal: Bool, window: Int?
+) {
+  let scale = 1 / Float(headDim).squareRoot()
+  let group = heads / kvHeads
+  let hidden = heads * headDim
+  let base = qkv.data, out = output.data
+  parallelChunks(batch * heads) { range in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(sequence, 1)) { scores in
+      for job in range {
+        let b = job / heads, h = job % heads, kvHead = h / group
+        let length = lengths[b]
+        for i in 0..<sequence {
+          var lower = 0, upper = length
+          if causal { upper = min(upper, i + 1) }
+          if let window {
+            lower = max(0, i - window)
+            upper = min(upper, i + window + 1)
+          }
+          let row = out + (b * sequence + i) * hidden + h * headDim
+          guard lower < upper else {
+            for d in 0..<headDim { row[d] = 0 }
+            continue
+          }
+          let query = base + (b * sequence + i) * rowStride + h * headDim
+          var maximum = -Float.infinity
+          for j in lower..<upper {
+            let key = base + (b * sequence + j) * rowStride + keyColumn + kvHead * headDim
+            var dot: Float = 0
+            for d in 0..<headDim { dot += query[d] * key[d] }
+            scores[j] = dot * scale
+            maximum = max(maximum, scores[j])
+          }
+          var sum: Float = 0
+          for j in lower..<upper {
+            scores[j] = expf(scores[j] - maximum)
+            sum += scores[j]
+          }
+          let inverse = 1 / sum
+          for d in 0..<headDim { row[d] = 0 }
+          for j in lower..<upper {
+            let weight = scores[j] * inverse
+            let value = base + (b * sequence + j) * rowStride + valueColumn + kvHead * headDim
+            for d in 0..<headDim { row[d] += weight * value[d] }
+          }
+        }
+      }
+    }
+  }
+}
