@@ -76,7 +76,7 @@ let package = Package(
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",
-      dependencies: ["ContentSniffing", "Encoders", "Hashing", "Media", "Store", "Tensor", .product(name: "Logging", package: "swift-log"),
+      dependencies: ["ContentSniffing", "Encoders", "Hashing", "Media", "Store", "Tensor", "Tokenizers", .product(name: "Logging", package: "swift-log"),
         .product(name: "Metrics", package: "swift-metrics"),
       ]
     ),

@@ -65,6 +65,30 @@ public nonisolated struct Chorus_V1_EmbedOptions: Sendable {
   /// Compute even when the cache holds the vector (the result still refreshes the cache).
   public var bypassCache: Bool = false
 
+  /// Text only: keep the first N components and L2-normalise again (Matryoshka models); 0 = all. Out of range
+  /// (above the space's dimension) is INVALID_ARGUMENT.
+  public var dimensions: UInt32 = 0
+
+  /// Text only: one of the model's prompts (ListSpaces shows them, e.g. "query" / "passage" for e5), put before
+  /// each text as sentence-transformers does. Unknown names are INVALID_ARGUMENT listing the model's prompts.
+  public var promptName: String = String()
+
+  /// Text only: a literal prompt put before each text (instead of prompt_name).
+  public var prompt: String = String()
+
+  /// Text only: instead of truncating a long text, cut it into overlapping windows of the model's limit, embed
+  /// them all and return their mean weighted by the new tokens each covers (the document vector).
+  public var chunking: Bool = false
+
+  /// Tokens shared by neighbouring windows when chunking; 0 means the default, 32.
+  public var chunkOverlapTokens: UInt32 = 0
+
+  /// With chunking: also return each window's vector and where it lies in the text (Embedding.chunks).
+  public var returnChunks: Bool = false
+
+  /// Text only: also return the contextual vector of every token the model sees (Embedding.tokens).
+  public var tokenEmbeddings: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -145,6 +169,53 @@ public nonisolated struct Chorus_V1_Embedding: Sendable {
 
   /// Hex SHA-256 of the input's bytes (UTF-8 for text), the content hash collections store.
   public var contentHash: String = String()
+
+  /// With EmbedOptions.chunking and return_chunks: each window, in order.
+  public var chunks: [Chorus_V1_Chunk] = []
+
+  /// With EmbedOptions.token_embeddings: every token the model saw, special tokens included, in order.
+  public var tokens: [Chorus_V1_TokenVector] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One window of a chunked text. Offsets are Unicode code points of the text (as Python indexes a str), end
+/// exclusive.
+public nonisolated struct Chorus_V1_Chunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var start: UInt32 = 0
+
+  public var end: UInt32 = 0
+
+  public var vector: [Float] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One token's contextual vector (the model's last hidden state for it, as transformers gives it).
+public nonisolated struct Chorus_V1_TokenVector: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: Int32 = 0
+
+  /// The vocabulary's spelling of the token ("##ing", "Ġthe", "▁the", "[CLS]").
+  public var text: String = String()
+
+  /// Where it came from in the text, in code points, end exclusive; 0, 0 for special tokens.
+  public var start: UInt32 = 0
+
+  public var end: UInt32 = 0
+
+  public var vector: [Float] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -231,6 +302,12 @@ public nonisolated struct Chorus_V1_Encoder: Sendable {
   /// Longest input the encoder takes in one piece (tokens for text, seconds for audio; 0 when not applicable).
   public var maxInput: Double = 0
 
+  /// Text encoders: the prompts EmbedOptions.prompt_name may name, name → text (config_sentence_transformers.json).
+  public var prompts: Dictionary<String,String> = [:]
+
+  /// The prompt used when a request names none (empty: none).
+  public var defaultPromptName: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -286,7 +363,7 @@ nonisolated extension Chorus_V1_EmbedRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Chorus_V1_EmbedOptions: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EmbedOptions"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}raw\0\u{3}fail_on_truncation\0\u{1}segments\0\u{3}bypass_cache\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}raw\0\u{3}fail_on_truncation\0\u{1}segments\0\u{3}bypass_cache\0\u{1}dimensions\0\u{3}prompt_name\0\u{1}prompt\0\u{1}chunking\0\u{3}chunk_overlap_tokens\0\u{3}return_chunks\0\u{3}token_embeddings\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -298,6 +375,13 @@ nonisolated extension Chorus_V1_EmbedOptions: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularBoolField(value: &self.failOnTruncation) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.segments) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.bypassCache) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.dimensions) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.promptName) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.chunking) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.chunkOverlapTokens) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.returnChunks) }()
+      case 11: try { try decoder.decodeSingularBoolField(value: &self.tokenEmbeddings) }()
       default: break
       }
     }
@@ -316,6 +400,27 @@ nonisolated extension Chorus_V1_EmbedOptions: SwiftProtobuf.Message, SwiftProtob
     if self.bypassCache != false {
       try visitor.visitSingularBoolField(value: self.bypassCache, fieldNumber: 4)
     }
+    if self.dimensions != 0 {
+      try visitor.visitSingularUInt32Field(value: self.dimensions, fieldNumber: 5)
+    }
+    if !self.promptName.isEmpty {
+      try visitor.visitSingularStringField(value: self.promptName, fieldNumber: 6)
+    }
+    if !self.prompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.prompt, fieldNumber: 7)
+    }
+    if self.chunking != false {
+      try visitor.visitSingularBoolField(value: self.chunking, fieldNumber: 8)
+    }
+    if self.chunkOverlapTokens != 0 {
+      try visitor.visitSingularUInt32Field(value: self.chunkOverlapTokens, fieldNumber: 9)
+    }
+    if self.returnChunks != false {
+      try visitor.visitSingularBoolField(value: self.returnChunks, fieldNumber: 10)
+    }
+    if self.tokenEmbeddings != false {
+      try visitor.visitSingularBoolField(value: self.tokenEmbeddings, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -324,6 +429,13 @@ nonisolated extension Chorus_V1_EmbedOptions: SwiftProtobuf.Message, SwiftProtob
     if lhs.failOnTruncation != rhs.failOnTruncation {return false}
     if lhs.segments != rhs.segments {return false}
     if lhs.bypassCache != rhs.bypassCache {return false}
+    if lhs.dimensions != rhs.dimensions {return false}
+    if lhs.promptName != rhs.promptName {return false}
+    if lhs.prompt != rhs.prompt {return false}
+    if lhs.chunking != rhs.chunking {return false}
+    if lhs.chunkOverlapTokens != rhs.chunkOverlapTokens {return false}
+    if lhs.returnChunks != rhs.returnChunks {return false}
+    if lhs.tokenEmbeddings != rhs.tokenEmbeddings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -438,7 +550,7 @@ nonisolated extension Chorus_V1_EmbedResult: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Chorus_V1_Embedding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Embedding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modality\0\u{1}vector\0\u{1}cached\0\u{1}truncated\0\u{1}segments\0\u{3}content_hash\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modality\0\u{1}vector\0\u{1}cached\0\u{1}truncated\0\u{1}segments\0\u{3}content_hash\0\u{1}chunks\0\u{1}tokens\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -452,6 +564,8 @@ nonisolated extension Chorus_V1_Embedding: SwiftProtobuf.Message, SwiftProtobuf.
       case 4: try { try decoder.decodeSingularBoolField(value: &self.truncated) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.contentHash) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.chunks) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.tokens) }()
       default: break
       }
     }
@@ -476,6 +590,12 @@ nonisolated extension Chorus_V1_Embedding: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.contentHash.isEmpty {
       try visitor.visitSingularStringField(value: self.contentHash, fieldNumber: 6)
     }
+    if !self.chunks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.chunks, fieldNumber: 7)
+    }
+    if !self.tokens.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tokens, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -486,6 +606,98 @@ nonisolated extension Chorus_V1_Embedding: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.truncated != rhs.truncated {return false}
     if lhs.segments != rhs.segments {return false}
     if lhs.contentHash != rhs.contentHash {return false}
+    if lhs.chunks != rhs.chunks {return false}
+    if lhs.tokens != rhs.tokens {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chorus_V1_Chunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Chunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}end\0\u{1}vector\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.start) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.end) }()
+      case 3: try { try decoder.decodeRepeatedFloatField(value: &self.vector) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.start != 0 {
+      try visitor.visitSingularUInt32Field(value: self.start, fieldNumber: 1)
+    }
+    if self.end != 0 {
+      try visitor.visitSingularUInt32Field(value: self.end, fieldNumber: 2)
+    }
+    if !self.vector.isEmpty {
+      try visitor.visitPackedFloatField(value: self.vector, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chorus_V1_Chunk, rhs: Chorus_V1_Chunk) -> Bool {
+    if lhs.start != rhs.start {return false}
+    if lhs.end != rhs.end {return false}
+    if lhs.vector != rhs.vector {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chorus_V1_TokenVector: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TokenVector"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}text\0\u{1}start\0\u{1}end\0\u{1}vector\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.start) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.end) }()
+      case 5: try { try decoder.decodeRepeatedFloatField(value: &self.vector) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularInt32Field(value: self.id, fieldNumber: 1)
+    }
+    if !self.text.isEmpty {
+      try visitor.visitSingularStringField(value: self.text, fieldNumber: 2)
+    }
+    if self.start != 0 {
+      try visitor.visitSingularUInt32Field(value: self.start, fieldNumber: 3)
+    }
+    if self.end != 0 {
+      try visitor.visitSingularUInt32Field(value: self.end, fieldNumber: 4)
+    }
+    if !self.vector.isEmpty {
+      try visitor.visitPackedFloatField(value: self.vector, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chorus_V1_TokenVector, rhs: Chorus_V1_TokenVector) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.text != rhs.text {return false}
+    if lhs.start != rhs.start {return false}
+    if lhs.end != rhs.end {return false}
+    if lhs.vector != rhs.vector {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -627,7 +839,7 @@ nonisolated extension Chorus_V1_Space: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Encoder"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modality\0\u{3}model_id\0\u{1}architecture\0\u{1}fingerprint\0\u{3}max_input\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modality\0\u{3}model_id\0\u{1}architecture\0\u{1}fingerprint\0\u{3}max_input\0\u{1}prompts\0\u{3}default_prompt_name\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -640,6 +852,8 @@ nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._M
       case 3: try { try decoder.decodeSingularStringField(value: &self.architecture) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.fingerprint) }()
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.maxInput) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.prompts) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.defaultPromptName) }()
       default: break
       }
     }
@@ -661,6 +875,12 @@ nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.maxInput.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.maxInput, fieldNumber: 5)
     }
+    if !self.prompts.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.prompts, fieldNumber: 6)
+    }
+    if !self.defaultPromptName.isEmpty {
+      try visitor.visitSingularStringField(value: self.defaultPromptName, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -670,6 +890,8 @@ nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.architecture != rhs.architecture {return false}
     if lhs.fingerprint != rhs.fingerprint {return false}
     if lhs.maxInput != rhs.maxInput {return false}
+    if lhs.prompts != rhs.prompts {return false}
+    if lhs.defaultPromptName != rhs.defaultPromptName {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

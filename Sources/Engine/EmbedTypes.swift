@@ -44,6 +44,21 @@ public struct EmbedOptions: Sendable {
   /// Make a preview of each input to keep beside its vector (`EmbeddingOutput.preview`): a text's opening, an
   /// image's thumbnail, a clip's first seconds.
   public var previews = false
+  /// Text: keep the first N components, L2-normalised again (Matryoshka); nil for all.
+  public var dimensions: Int?
+  /// Text: one of the model's prompts by name, or a literal prompt, put before each text.
+  public var promptName: String?
+  public var prompt: String?
+  /// Text: embed a long text as overlapping windows and return their weighted mean instead of truncating it.
+  public var chunking = false
+  public var chunkOverlapTokens = 32
+  /// With chunking: also return every window's vector and span.
+  public var returnChunks = false
+  /// Text: also return every token's contextual vector.
+  public var tokenEmbeddings = false
+
+  /// Whether any text-only option is set (they are refused for other inputs).
+  var hasTextOptions: Bool { dimensions != nil || promptName != nil || prompt != nil || chunking || tokenEmbeddings }
 
   public init(
     raw: Bool = false, failOnTruncation: Bool = false, segments: Bool = false, bypassCache: Bool = false, countTokens: Bool = false, previews: Bool = false
@@ -73,6 +88,10 @@ public struct EmbeddingOutput: Sendable, Equatable {
   /// Asked for with `EmbedOptions.previews`; nil when the input has none (token ids, an image the encoder could
   /// not shrink).
   public var preview: ItemPreview?
+  /// With `EmbedOptions.chunking` and `returnChunks`: each window of the text.
+  public var chunks: [TextChunk] = []
+  /// With `EmbedOptions.tokenEmbeddings`: every token the model saw, in order.
+  public var tokenVectors: [TokenVector] = []
 
   public init(
     modality: Modality, vector: [Float], cached: Bool, truncated: Bool, contentHash: String, segments: [AudioSegment] = [], tokens: Int = 0
@@ -95,6 +114,23 @@ extension ItemPreview {
   static func text(_ text: String) -> ItemPreview {
     ItemPreview(mediaType: "text/plain; charset=utf-8", data: Data(String(text.prefix(textCharacters)).utf8))
   }
+}
+
+/// One window of a chunked text; offsets in code points of the text, end exclusive.
+public struct TextChunk: Sendable, Equatable {
+  public var start: Int
+  public var end: Int
+  public var vector: [Float]
+}
+
+/// One token's contextual vector.
+public struct TokenVector: Sendable, Equatable {
+  public var id: Int32
+  public var text: String
+  /// Code points of the text, end exclusive; 0..<0 for special tokens (and for token-id inputs).
+  public var start: Int
+  public var end: Int
+  public var vector: [Float]
 }
 
 /// One window of a long audio clip.

@@ -104,7 +104,17 @@ public final class Engine: Sendable {
       case .failure(let error): results[index] = .failure(error)
       }
     }
+    let textOnly = InputError(.invalidArgument, "dimensions, prompts, chunking and token vectors apply to text inputs only")
     for (index, input) in inputs.enumerated() where results[index] == nil {
+      switch input {
+      case .image, .audio:
+        if options.hasTextOptions {
+          results[index] = .failure(textOnly)
+          continue
+        }
+      default:
+        break
+      }
       switch input {
       case .text(let text):
         if space.text == nil { results[index] = .failure(unserved(.text)) } else { texts.append((index, .string(text))) }

@@ -8,6 +8,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
   case overloaded(queue: String, limit: Int, retryAfterSeconds: Double)
   /// The work queued ahead of the request would outlast its deadline, so it was not started.
   case deadlineUnmeetable(queue: String, estimatedSeconds: Double, remainingSeconds: Double)
+  /// An option the request cannot have (a prompt the model lacks, dimensions out of range).
+  case invalidOption(String)
 
   public var description: String {
     switch self {
@@ -20,6 +22,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
       return "the \(queue) queue is full (\(limit) inputs waiting, max_queued_inputs): retry in about \(Self.seconds(retry)) s, or send fewer inputs at once"
     case .deadlineUnmeetable(let queue, let estimated, let remaining):
       return "the \(queue) queue needs about \(Self.seconds(estimated)) s before this request would be done, and its deadline leaves \(Self.seconds(remaining)) s: refused without starting it"
+    case .invalidOption(let message):
+      return message
     }
   }
 

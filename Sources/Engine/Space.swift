@@ -16,6 +16,9 @@ public struct SpaceDescription: Sendable, Equatable {
     public var fingerprint: String
     /// Longest input taken in one piece (tokens for text, seconds for audio, 0 when not applicable).
     public var maxInput: Double
+    /// A text encoder's prompts by name, and the one used when a request names none.
+    public var prompts: [String: String] = [:]
+    public var defaultPromptName: String?
   }
 
   public var name: String
@@ -45,7 +48,10 @@ final class Space: Sendable {
     var text: TextPipeline?
     if let model = texts.first, let encoder = model.text {
       text = TextPipeline(encoder: encoder, fingerprint: model.fingerprint, label: name, configuration: configuration, cache: cache)
-      encoders.append(.init(modality: .text, modelID: model.modelID, architecture: encoder.architecture, fingerprint: model.fingerprint, maxInput: Double(encoder.maxTokens)))
+      encoders.append(
+        .init(
+          modality: .text, modelID: model.modelID, architecture: encoder.architecture, fingerprint: model.fingerprint, maxInput: Double(encoder.maxTokens),
+          prompts: encoder.prompts, defaultPromptName: encoder.defaultPromptName))
     }
     var image: ImagePipeline?
     if let model = images.first, let encoder = model.image {

@@ -23,9 +23,7 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
       inputs.append(converted)
       positions.append(index)
     }
-    let options = EmbedOptions(
-      raw: request.options.raw, failOnTruncation: request.options.failOnTruncation, segments: request.options.segments,
-      bypassCache: request.options.bypassCache)
+    let options = Self.embedOptions(request.options)
     let (space, outputs) = try await RPCError.mapping { try await engine.embed(space: request.space, inputs: inputs, options: options, call: CallScope.current) }
     for (index, output) in zip(positions, outputs) {
       switch output {
@@ -43,6 +41,22 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
               $0.vector = segment.vector
             }
           }
+          $0.chunks = embedding.chunks.map { chunk in
+            .with {
+              $0.start = UInt32(chunk.start)
+              $0.end = UInt32(chunk.end)
+              $0.vector = chunk.vector
+            }
+          }
+          $0.tokens = embedding.tokenVectors.map { token in
+            .with {
+              $0.id = token.id
+              $0.text = token.text
+              $0.start = UInt32(token.start)
+              $0.end = UInt32(token.end)
+              $0.vector = token.vector
+            }
+          }
         }
       case .failure(let error):
         results[index].error = ItemErrors.message(error)
@@ -53,6 +67,19 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
     response.dimension = UInt32(space.dimension)
     response.results = results
     return response
+  }
+
+  /// The engine's view of the API's options (proto3 defaults: 0 and "" mean unset).
+  static func embedOptions(_ options: Chorus_V1_EmbedOptions) -> EmbedOptions {
+    var converted = EmbedOptions(raw: options.raw, failOnTruncation: options.failOnTruncation, segments: options.segments, bypassCache: options.bypassCache)
+    converted.dimensions = options.dimensions == 0 ? nil : Int(options.dimensions)
+    converted.promptName = options.promptName.isEmpty ? nil : options.promptName
+    converted.prompt = options.prompt.isEmpty ? nil : options.prompt
+    converted.chunking = options.chunking
+    if options.chunkOverlapTokens > 0 { converted.chunkOverlapTokens = Int(options.chunkOverlapTokens) }
+    converted.returnChunks = options.returnChunks
+    converted.tokenEmbeddings = options.tokenEmbeddings
+    return converted
   }
 
   /// The engine's view of an API input; nil when nothing is set.
@@ -80,6 +107,8 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
         e.architecture = encoder.architecture
         e.fingerprint = encoder.fingerprint
         e.maxInput = encoder.maxInput
+        e.prompts = encoder.prompts
+        e.defaultPromptName = encoder.defaultPromptName ?? ""
         return e
       }
       return message

@@ -15,6 +15,8 @@ extension RPCError {
       self.init(code: .resourceExhausted, message: error.description, metadata: ["grpc-retry-pushback-ms": "\(Int((retryAfter * 1000).rounded(.up)))"])
     case .deadlineUnmeetable:
       self.init(code: .deadlineExceeded, message: error.description)
+    case .invalidOption:
+      self.init(code: .invalidArgument, message: error.description)
     }
   }
 

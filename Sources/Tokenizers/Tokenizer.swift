@@ -8,6 +8,8 @@ public struct Encoding: Sendable, Equatable {
   public var special: [Bool] = []
   /// True when the text had more tokens than the limit and was cut.
   public var truncated = false
+
+  public init() {}
 }
 
 /// The Hugging Face tokenizer pipeline as tokenizer.json describes it: added tokens are found in the raw text,
@@ -62,6 +64,13 @@ public final class Tokenizer: Sendable {
       encoding.offsets.removeLast(encoding.offsets.count - room)
       encoding.special.removeLast(encoding.special.count - room)
     }
+    postProcessor?.apply(&encoding, tokenText: token(of:))
+    return encoding
+  }
+
+  /// The special tokens around an encoding made by `encodeWithoutSpecials` (a window of one, say).
+  public func addingSpecialTokens(_ encoding: Encoding) -> Encoding {
+    var encoding = encoding
     postProcessor?.apply(&encoding, tokenText: token(of:))
     return encoding
   }

@@ -19,6 +19,12 @@ struct EmbedCommand: ChorusSubcommand {
   @Flag(help: "Fail over-long text instead of truncating it.") var noTruncate = false
   @Flag(help: "For long audio, also return one vector per window.") var segments = false
   @Flag(help: "Print one JSON object per input.") var json = false
+  @Option(help: "Keep the first N components of text vectors, L2-normalised again (Matryoshka models).") var dimensions: UInt32?
+  @Option(help: "One of the text model's prompts (chorus spaces lists them), e.g. query or passage.") var promptName: String?
+  @Option(help: "A literal prompt put before each text.") var prompt: String?
+  @Flag(help: "Embed long text as overlapping windows instead of truncating it; also print each window.") var chunks = false
+  @Option(help: "Tokens neighbouring windows share with --chunks (default 32).") var chunkOverlap: UInt32?
+  @Flag(help: "Also return every token's contextual vector (with --json: id, text, start, end, vector).") var tokens = false
 
   /// One input as the user gave it: what to show, and what to send (or why it cannot be sent).
   struct PlannedInput {
@@ -40,6 +46,13 @@ struct EmbedCommand: ChorusSubcommand {
     request.options.raw = raw
     request.options.failOnTruncation = noTruncate
     request.options.segments = segments
+    request.options.dimensions = dimensions ?? 0
+    request.options.promptName = promptName ?? ""
+    request.options.prompt = prompt ?? ""
+    request.options.chunking = chunks
+    request.options.returnChunks = chunks
+    request.options.chunkOverlapTokens = chunkOverlap ?? 0
+    request.options.tokenEmbeddings = tokens
     request.inputs = planned.compactMap { try? $0.input.get() }
 
     // The whole call failing (unknown space, message too large) fails every input with the same status.
@@ -138,13 +151,17 @@ struct EmbedCommand: ChorusSubcommand {
           EmbeddingJSON(
             modality: embedding.modality.name, dimension: embedding.vector.count, vector: embedding.vector,
             cached: embedding.cached, truncated: embedding.truncated,
-            segments: embedding.segments.isEmpty ? nil : embedding.segments.map { .init(start: $0.startSeconds, end: $0.endSeconds, vector: $0.vector) }))
+            segments: embedding.segments.isEmpty ? nil : embedding.segments.map { .init(start: $0.startSeconds, end: $0.endSeconds, vector: $0.vector) },
+            chunks: chunks ? embedding.chunks.map { .init(start: Int($0.start), end: Int($0.end), vector: $0.vector) } : nil,
+            tokens: tokens ? embedding.tokens.map { .init(id: Int($0.id), text: $0.text, start: Int($0.start), end: Int($0.end), vector: $0.vector) } : nil))
       } else {
         let preview = embedding.vector.prefix(4).map { String(format: "%.4f", $0) }.joined(separator: ", ")
         var notes: [String] = []
         if embedding.cached { notes.append("cached") }
         if embedding.truncated { notes.append("truncated") }
         if !embedding.segments.isEmpty { notes.append("\(embedding.segments.count) segments") }
+        if !embedding.chunks.isEmpty { notes.append("\(embedding.chunks.count) chunks") }
+        if !embedding.tokens.isEmpty { notes.append("\(embedding.tokens.count) tokens") }
         let suffix = notes.isEmpty ? "" : " (" + notes.joined(separator: ", ") + ")"
         print("\(item.modality) \(Self.shorten(item.label)): \(embedding.vector.count)-d [\(preview), …]\(suffix)")
       }
@@ -173,6 +190,22 @@ struct EmbedCommand: ChorusSubcommand {
     var cached: Bool
     var truncated: Bool
     var segments: [SegmentJSON]?
+    var chunks: [ChunkJSON]?
+    var tokens: [TokenJSON]?
+
+    struct ChunkJSON: Encodable {
+      var start: Int
+      var end: Int
+      var vector: [Float]
+    }
+
+    struct TokenJSON: Encodable {
+      var id: Int
+      var text: String
+      var start: Int
+      var end: Int
+      var vector: [Float]
+    }
   }
 
   struct ErrorJSON: Encodable {

@@ -15,6 +15,7 @@ struct SpacesCommand: ChorusSubcommand {
       var model_id: String
       var architecture: String
       var fingerprint: String
+      var prompts: [String: String]?
     }
     var name: String
     var dimension: UInt32
@@ -37,7 +38,7 @@ struct SpacesCommand: ChorusSubcommand {
           SpaceJSON(
             name: space.name, dimension: space.dimension, modalities: space.encoders.map { $0.modality.name },
             encoders: space.encoders.map {
-              .init(modality: $0.modality.name, model_id: $0.modelID, architecture: $0.architecture, fingerprint: $0.fingerprint)
+              .init(modality: $0.modality.name, model_id: $0.modelID, architecture: $0.architecture, fingerprint: $0.fingerprint, prompts: $0.prompts.isEmpty ? nil : $0.prompts)
             },
             default: isDefault))
       } else {
@@ -45,6 +46,10 @@ struct SpacesCommand: ChorusSubcommand {
         print("\(space.name)\(isDefault ? " (default)" : "")  \(space.dimension)-d  \(modalities)")
         for encoder in space.encoders {
           print("  \(encoder.modality.name): \(encoder.modelID) [\(encoder.architecture)] \(encoder.fingerprint.prefix(12))")
+          if !encoder.prompts.isEmpty {
+            let names = encoder.prompts.keys.sorted().map { $0 == encoder.defaultPromptName ? "\($0) (default)" : $0 }
+            print("    prompts: \(names.joined(separator: ", "))")
+          }
         }
       }
     }

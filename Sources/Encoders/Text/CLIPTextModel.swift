@@ -9,7 +9,7 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
   public let dimension: Int
   public let maxTokens: Int
   public let vocabularySize: Int
-  let tokenizer: Tokenizer
+  public let tokenizer: Tokenizer
   let width: Int
   let tokenEmbedding: Tensor
   let positionEmbedding: Tensor
@@ -75,6 +75,11 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
   }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {
+    embed(batch, tokenStates: false).map(\.vector)
+  }
+
+  /// Token states are CLIPTextModel's last_hidden_state: every row after the final layer norm.
+  public func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)] {
     let sequence = batch.map(\.count).max() ?? 0
     let hidden = Tensor(zeros: [batch.count * sequence, width])
     for (b, ids) in batch.enumerated() {
@@ -93,6 +98,10 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
     }
     finalNorm.apply(pooled)
     let projected = linear(pooled, weight: projection, bias: nil)
-    return (0..<batch.count).map { Array(projected.row($0)) }
+    guard tokenStates else { return (0..<batch.count).map { (Array(projected.row($0)), nil) } }
+    finalNorm.apply(hidden)
+    return (0..<batch.count).map { b in
+      (Array(projected.row(b)), (0..<batch[b].count).map { t in Array(UnsafeBufferPointer(start: hidden.data + (b * sequence + t) * width, count: width)) })
+    }
   }
 }

@@ -12,7 +12,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   public var vocabularySize: Int { max(backbone.vocabularySize, tokenizer.vocabularySize) }
   public let prompts: [String: String]
   public let defaultPromptName: String?
-  let tokenizer: Tokenizer
+  public let tokenizer: Tokenizer
   let backbone: any TextBackbone
   let head: SentenceTransformerHead
 
@@ -44,7 +44,16 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {
+    embed(batch, tokenStates: false).map(\.vector)
+  }
+
+  public func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)] {
     let (hidden, sequence) = backbone.forward(batch)
-    return head.apply(hidden, sequence: sequence, lengths: batch.map(\.count))
+    let vectors = head.apply(hidden, sequence: sequence, lengths: batch.map(\.count))
+    guard tokenStates else { return vectors.map { ($0, nil) } }
+    let width = backbone.hiddenSize
+    return zip(vectors, batch.indices).map { vector, b in
+      (vector, (0..<batch[b].count).map { t in Array(UnsafeBufferPointer(start: hidden.data + (b * sequence + t) * width, count: width)) })
+    }
   }
 }

@@ -9,9 +9,19 @@ public struct TokenizedText: Sendable, Equatable {
   }
 }
 
+import Tokenizers
+
 /// A text tower: tokenizer + network + head. The engine tokenizes first (to answer truncation per input), then
 /// runs whole batches; a batch pads only to its longest member.
 public protocol TextEncoder: Sendable {
+  /// The directory's tokenizer (offsets, token spellings, chunk windows).
+  var tokenizer: Tokenizer { get }
+  /// Prompts by name (sentence-transformers' config), put before a text when a request names one.
+  var prompts: [String: String] { get }
+  /// The prompt used when a request names none.
+  var defaultPromptName: String? { get }
+  /// Vectors and, when `tokenStates`, every token's last hidden state (transformers' last_hidden_state).
+  func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)]
   /// The network, e.g. "bert", "clip_text".
   var architecture: String { get }
   var dimension: Int { get }
@@ -22,4 +32,9 @@ public protocol TextEncoder: Sendable {
   func tokenize(_ text: String) -> TokenizedText
   /// One vector per sequence, as the reference model outputs it (a sentence-transformers Normalize included).
   func embed(_ batch: [[Int32]]) -> [[Float]]
+}
+
+extension TextEncoder {
+  public var prompts: [String: String] { [:] }
+  public var defaultPromptName: String? { nil }
 }
