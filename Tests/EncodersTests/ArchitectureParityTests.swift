@@ -16,12 +16,16 @@ final class ArchitectureParityTests: XCTestCase {
     let texts = try XCTUnwrap(expected["texts"] as? [String])
     let encoder = try XCTUnwrap(ModelDirectory.load(directory.path).text as? SentenceTransformer)
     XCTAssertEqual(encoder.architecture, architecture, file: file, line: line)
+    var worstCosine: Float = 1, worstAbs: Float = 0
+    defer { print("parity \(name): worst cosine \(String(format: "%.8f", worstCosine)), worst max-abs \(String(format: "%.1e", worstAbs))") }
     for run in try XCTUnwrap(expected["runs"] as? [[String: Any]]) {
       let promptName = run["prompt_name"] as? String
       let prompt = promptName.map { encoder.prompts[$0] ?? "?" } ?? ""
       let reference = try XCTUnwrap(run["vectors"] as? [[Double]]).map { $0.map(Float.init) }
       let ours = encoder.embed(texts.map { encoder.tokenize(prompt + $0).ids })
       for (index, (mine, theirs)) in zip(ours, reference).enumerated() {
+        worstCosine = min(worstCosine, cosineSimilarity(mine, theirs))
+        worstAbs = max(worstAbs, maxAbsDifference(mine, theirs))
         XCTAssertGreaterThanOrEqual(cosineSimilarity(mine, theirs), 0.99999, "\(name) prompt \(promptName ?? "none") text \(index)", file: file, line: line)
         XCTAssertLessThanOrEqual(maxAbsDifference(mine, theirs), 1e-4, "\(name) prompt \(promptName ?? "none") text \(index)", file: file, line: line)
       }
