@@ -149,7 +149,7 @@ let package = Package(
     // no fused multiply-add).
     .target(name: "CSyntheticWeights", path: "Tests/Support/CSyntheticWeights", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor", "CSyntheticWeights"], exclude: ["Fixtures"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor", "Tokenizers"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"]),
     .testTarget(

@@ -198,6 +198,19 @@ if python != nil {
 if FileManager.default.fileExists(atPath: clipDirectory + "/model.safetensors") {
   models.append(("CLIP ViT-B/32 text (random weights)", "clip", clipDirectory))
 }
+// The architectures users bring, at full size on the synthetic weights the parity tests write
+// (.build/synthetic-checkpoints, from Tests/EncodersTests/Fixtures/*/weights.manifest.json): same weights both sides.
+let synthetic = root.appendingPathComponent(".build/synthetic-checkpoints")
+for (prefix, label) in [
+  ("xlm-roberta-base", "XLM-RoBERTa base (multilingual-e5-base shape, synthetic weights)"), ("mpnet-base", "MPNet base (all-mpnet-base-v2 shape, synthetic weights)"),
+  ("modernbert-base", "ModernBERT base (synthetic weights)"), ("qwen3-0.6b", "Qwen3-Embedding-0.6B shape (synthetic weights)"),
+] {
+  if let found = (try? FileManager.default.contentsOfDirectory(atPath: synthetic.path))?.sorted().first(where: { $0.hasPrefix(prefix + "-") }) {
+    models.append((label, "st", synthetic.appendingPathComponent(found).path))
+  } else {
+    print("\(label): not measured; `swift test --filter ArchitectureParityTests` writes its checkpoint first")
+  }
+}
 if python == nil {
   print("no reference Python (--python or CHORUS_REFERENCE_PYTHON): Chorus figures only")
 }
@@ -205,7 +218,7 @@ if python == nil {
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; \(seconds) s per figure")
 let only = option("--only")  // "st", "clip" or "tokenizers"
 if only == nil || only == "tokenizers" { try tokenizerBenchmark(seconds: seconds) }
-for model in models where only == nil || model.kind == only {
+for model in models where only == nil || model.kind == only || model.directory.contains(only!) {
   let encoder = try ModelDirectory.load(model.directory).text!
   let tokens = texts.map { encoder.tokenize($0).ids.count }
   print("\n\(model.name): \(tokens.min()!)–\(tokens.max()!) tokens per text")
@@ -224,9 +237,17 @@ for model in models where only == nil || model.kind == only {
     }
     print("  parity vs reference: worst cosine \(String(format: "%.7f", worstCosine)), worst max-abs \(String(format: "%.2e", worstAbs))")
   }
+  // Tokenization alone, per text, on the same texts: its share of end-to-end time at each batch size.
+  let tokenizeStart = Date()
+  var tokenized = 0
+  while Date().timeIntervalSince(tokenizeStart) < 1 {
+    for text in texts { _ = encoder.tokenize(text) }
+    tokenized += texts.count
+  }
+  let tokenizeSeconds = Date().timeIntervalSince(tokenizeStart) / Double(tokenized)
   for batch in (option("--batches")?.split(separator: ",").compactMap { Int($0) } ?? [1, 32]) {
     let ours = throughput(encoder, batch: batch)
-    var line = "  batch \(batch): chorus \(String(format: "%.1f", ours)) texts/s"
+    var line = "  batch \(batch): chorus \(String(format: "%.1f", ours)) texts/s (tokenization \(String(format: "%.1f", 100 * tokenizeSeconds * ours)) % of it)"
     if let theirs = runReference(["throughput", model.kind, model.directory, "\(batch)", "\(seconds)", textsFile.path])?["texts_per_second"] as? Double {
       line += ", pytorch \(String(format: "%.1f", theirs)) texts/s, ratio \(String(format: "%.2f", ours / theirs))×"
     }

@@ -2,7 +2,8 @@ import Foundation
 
 /// A model directory's tokenizer: tokenizer.json when there is one; otherwise the older files, converted at load
 /// into the same description transformers' converters give them (so one engine runs every directory):
-/// vocab.txt (BERT, MPNet: WordPiece) or vocab.json + merges.txt (CLIP, RoBERTa, GPT-2: byte-level BPE).
+/// vocab.txt (BERT, MPNet: WordPiece), vocab.json + merges.txt (CLIP, RoBERTa, GPT-2: byte-level BPE) or
+/// XLM-RoBERTa's sentencepiece.bpe.model.
 extension Tokenizer {
   public static func load(directory: URL) throws -> Tokenizer {
     let file = { (name: String) in directory.appendingPathComponent(name) }
@@ -16,10 +17,16 @@ extension Tokenizer {
         let isCLIP = modelType == "clip" || (settings["tokenizer_class"] as? String ?? "").hasPrefix("CLIP") || !exists("tokenizer_config.json")
         return try LegacyTokenizerFiles.byteLevelBPE(vocab: file("vocab.json"), merges: file("merges.txt"), settings: settings, clip: isCLIP).build()
       }
+      if exists("sentencepiece.bpe.model") {
+        guard modelType == "xlm-roberta" || (settings["tokenizer_class"] as? String ?? "").hasPrefix("XLMRoberta") else {
+          throw TokenizerError("sentencepiece.bpe.model is converted for XLM-RoBERTa only; save this model's tokenizer.json (transformers: tokenizer.save_pretrained)")
+        }
+        return try LegacyTokenizerFiles.xlmRobertaSentencePiece(model: file("sentencepiece.bpe.model")).build()
+      }
     } catch let error as TokenizerError {
       throw TokenizerError("\(directory.path): \(error.description)")
     }
-    throw TokenizerError("\(directory.path): no tokenizer.json, vocab.txt or vocab.json + merges.txt")
+    throw TokenizerError("\(directory.path): no tokenizer.json, vocab.txt, vocab.json + merges.txt or sentencepiece.bpe.model")
   }
 }
 

@@ -1,4 +1,5 @@
 import Encoders
+import Tokenizers
 import Foundation
 import Synchronization
 import XCTest
@@ -21,6 +22,7 @@ final class GatedEncoder: TextEncoder, @unchecked Sendable {
   var dimension: Int { base.dimension }
   var maxTokens: Int { base.maxTokens }
   var vocabularySize: Int { base.vocabularySize }
+  var tokenizer: Tokenizer { base.tokenizer }
   func tokenize(_ text: String) -> TokenizedText { base.tokenize(text) }
   func embed(_ batch: [[Int32]]) -> [[Float]] {
     started.signal()

@@ -100,6 +100,18 @@ final class TokenizerBehaviourTests: XCTestCase {
     }
   }
 
+  /// XLM-RoBERTa's sentencepiece.bpe.model alone, converted at load, tokenizes as the tokenizer.json transformers
+  /// made from it, on the whole corpus (ids and offsets).
+  func testSentencePieceModelEqualsTokenizerJSON() throws {
+    let directory = Repository.fixtures.appendingPathComponent("xlmr-unigram")
+    let fromJSON = try Tokenizer.load(tokenizerJSON: directory.appendingPathComponent("tokenizer.json"))
+    let fromModel = try LegacyTokenizerFiles.xlmRobertaSentencePiece(model: directory.appendingPathComponent("sentencepiece.bpe.model")).build()
+    XCTAssertEqual(fromJSON.vocabularySize, fromModel.vocabularySize)
+    for text in TokenizerParityTests.corpus {
+      XCTAssertEqual(fromJSON.encode(text, maxLength: 512), fromModel.encode(text, maxLength: 512), text)
+    }
+  }
+
   func testBertNormalizerRules() {
     let normalizer = BertNormalizer()
     func run(_ text: String) -> String { normalizer.normalize(NormalizedText(original: text.unicodeScalars)).string }

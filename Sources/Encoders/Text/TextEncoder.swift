@@ -37,4 +37,8 @@ public protocol TextEncoder: Sendable {
 extension TextEncoder {
   public var prompts: [String: String] { [:] }
   public var defaultPromptName: String? { nil }
+  /// Encoders without token states answer vectors only.
+  public func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)] {
+    embed(batch).map { ($0, nil) }
+  }
 }
