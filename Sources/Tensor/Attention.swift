@@ -1,54 +1,65 @@
 import CBLAS
 import Foundation
 
-/// Scaled dot-product multi-head attention over a padded batch.
+/// Scaled dot-product multi-head attention over a batch of token sequences laid out by `layout`.
 ///
-/// `q`, `k`, `v` point at [batch · seq, hidden] matrices (hidden = heads · headDim) whose rows are `rowStride`
+/// `q`, `k`, `v` point at [layout.rows, hidden] matrices (hidden = heads · headDim) whose rows are `rowStride`
 /// floats apart (a fused QKV projection gives rows of 3·hidden with q, k and v side by side); the result is a
-/// dense [batch · seq, hidden]. A head is a column block addressed through BLAS leading dimensions, so nothing is
-/// transposed or copied.
-/// `lengths[b]` is the number of real tokens of item b; keys past it are masked (padding). With `causal`, token i
-/// sees keys ≤ i only. `bias`, if given, is added to the scaled scores: [heads, sequence, sequence], the same for
-/// every item (MPNet's relative position buckets). Padded query rows are computed against the real keys and are
-/// to be ignored by the caller.
+/// dense [layout.rows, hidden]. A head is a column block addressed through BLAS leading dimensions, so nothing is
+/// transposed or copied. Item b's queries see its own `lengths[b]` keys only; with `causal`, token i sees keys ≤ i.
+/// `bias`, if given, is added to the scaled scores: [heads, L, L] with L = layout.longest, the same for every item
+/// (MPNet's relative position buckets). Padding rows of a padded layout come out as zeros.
 public func attention(
   q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int, into output: Tensor,
-  batch: Int, sequence: Int, heads: Int, lengths: [Int], causal: Bool, bias: UnsafePointer<Float>? = nil
+  layout: TokenLayout, heads: Int, causal: Bool, bias: UnsafePointer<Float>? = nil
 ) {
   let hidden = output.shape[output.shape.count - 1]
   let headDim = hidden / heads
   let scale = 1 / Float(headDim).squareRoot()
-  if sequence <= shortAttentionLimit {
-    shortAttention(q: q, k: k, v: v, rowStride: rowStride, into: output, batch: batch, sequence: sequence, heads: heads, headDim: headDim, scale: scale, lengths: lengths, causal: causal, bias: bias)
+  let longest = layout.longest
+  zeroPadding(output, layout: layout)
+  if longest <= shortAttentionLimit {
+    shortAttention(q: q, k: k, v: v, rowStride: rowStride, into: output, layout: layout, heads: heads, headDim: headDim, scale: scale, causal: causal, bias: bias)
     return
   }
   // Per (item, head): scores by one GEMM, softmax in place, then one GEMM with the values; items and heads are
   // spread over the cores (OpenBLAS itself runs single-threaded).
-  parallelChunks(batch * heads) { range in
-    let scores = UnsafeMutablePointer<Float>.allocate(capacity: sequence * sequence)
+  parallelChunks(layout.count * heads) { range in
+    let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest * longest)
     defer { scores.deallocate() }
     for job in range {
       let b = job / heads, h = job % heads
-      let length = lengths[b]
-      let offset = b * sequence * rowStride + h * headDim
-      // scores[i, j] = q_i · k_j · scale, for the item's real keys only.
+      let length = layout.lengths[b]
+      guard length > 0 else { continue }
+      let offset = layout.starts[b] * rowStride + h * headDim
+      // scores[i, j] = q_i · k_j · scale over the item's tokens.
       cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(sequence), Int32(length), Int32(headDim),
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length), Int32(headDim),
         scale, q + offset, Int32(rowStride), k + offset, Int32(rowStride), 0, scores, Int32(length))
-      for i in 0..<sequence {
+      for i in 0..<length {
         let row = scores + i * length
-        let visible = causal ? min(i + 1, length) : length
+        let visible = causal ? i + 1 : length
         if let bias {
-          let biasRow = bias + (h * sequence + i) * sequence
+          let biasRow = bias + (h * longest + i) * longest
           for j in 0..<visible { row[j] += biasRow[j] }
         }
         for j in visible..<length { row[j] = -.infinity }
         softmaxRow(row, count: length)
       }
       cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(sequence), Int32(headDim), Int32(length),
-        1, scores, Int32(length), v + offset, Int32(rowStride), 0, output.data + b * sequence * hidden + h * headDim, Int32(hidden))
+        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(headDim), Int32(length),
+        1, scores, Int32(length), v + offset, Int32(rowStride), 0, output.data + layout.starts[b] * hidden + h * headDim, Int32(hidden))
     }
+  }
+}
+
+/// Zeros the rows of a padded layout that belong to no token (attention never writes them).
+func zeroPadding(_ output: Tensor, layout: TokenLayout) {
+  let width = output.shape[output.shape.count - 1]
+  for b in 0..<layout.count {
+    let end = layout.starts[b] + layout.lengths[b]
+    let next = b + 1 < layout.count ? layout.starts[b + 1] : layout.rows
+    if next > end { (output.data + end * width).update(repeating: 0, count: (next - end) * width) }
   }
 }
 
@@ -57,25 +68,26 @@ public func attention(
 /// over the cores.
 private func shortAttention(
   q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, rowStride: Int, into output: Tensor,
-  batch: Int, sequence: Int, heads: Int, headDim: Int, scale: Float, lengths: [Int], causal: Bool, bias: UnsafePointer<Float>?
+  layout: TokenLayout, heads: Int, headDim: Int, scale: Float, causal: Bool, bias: UnsafePointer<Float>?
 ) {
   let hidden = heads * headDim
   let out = output.data
-  parallelChunks(batch * heads) { range in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: sequence) { scores in
+  let longest = layout.longest
+  parallelChunks(layout.count * heads) { range in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(longest, 1)) { scores in
       for job in range {
         let b = job / heads, h = job % heads
-        let length = lengths[b]
-        let base = b * sequence * rowStride + h * headDim
-        for i in 0..<sequence {
-          let visible = causal ? min(i + 1, length) : length
+        let length = layout.lengths[b]
+        let base = layout.starts[b] * rowStride + h * headDim
+        for i in 0..<length {
+          let visible = causal ? i + 1 : length
           let query = q + base + i * rowStride
           var maximum = -Float.infinity
           for j in 0..<visible {
             let key = k + base + j * rowStride
             var dot: Float = 0
             for d in 0..<headDim { dot += query[d] * key[d] }
-            scores[j] = dot * scale + (bias?[(h * sequence + i) * sequence + j] ?? 0)
+            scores[j] = dot * scale + (bias?[(h * longest + i) * longest + j] ?? 0)
             maximum = max(maximum, scores[j])
           }
           var sum: Float = 0
@@ -84,7 +96,7 @@ private func shortAttention(
             sum += scores[j]
           }
           let inverse = 1 / sum
-          let row = out + (b * sequence + i) * hidden + h * headDim
+          let row = out + (layout.starts[b] + i) * hidden + h * headDim
           for d in 0..<headDim { row[d] = 0 }
           for j in 0..<visible {
             let weight = scores[j] * inverse

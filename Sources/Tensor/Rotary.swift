@@ -12,14 +12,14 @@ public struct RotaryEmbedding: Sendable {
     inverseFrequencies = (0..<headDim / 2).map { 1 / powf(base, Float(2 * $0) / Float(headDim)) }
   }
 
-  /// Rotates `heads` heads of every row in place; row r of item b sits at position r (rows are
-  /// [batch · sequence], `columns` the offset of the first head in a row, `rowStride` floats between rows).
-  public func apply(_ data: UnsafeMutablePointer<Float>, rows: Int, sequence: Int, rowStride: Int, columns: Int, heads: Int) {
+  /// Rotates `heads` heads of every row in place, row r by `positions[r]` (`columns` is the offset of the first
+  /// head in a row, `rowStride` the floats between rows).
+  public func apply(_ data: UnsafeMutablePointer<Float>, positions: [Int32], rowStride: Int, columns: Int, heads: Int) {
     let half = headDim / 2
-    parallelChunks(rows, minimumPerChunk: 8) { range in
+    parallelChunks(positions.count, minimumPerChunk: 8) { range in
       var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
       for row in range {
-        let position = Float(row % sequence)
+        let position = Float(positions[row])
         for i in 0..<half {
           let angle = position * inverseFrequencies[i]
           cosines[i] = cosf(angle)
@@ -41,36 +41,38 @@ public struct RotaryEmbedding: Sendable {
 /// Multi-head attention with grouped key/value heads (GQA: `heads / kvHeads` query heads share one), an
 /// optional causal mask and an optional sliding window (keys with |i − j| ≤ window). q, k and v are column
 /// blocks of one fused projection [batch · sequence, rowStride]: q at column 0 (heads · headDim wide), k at
-/// `keyColumn`, v at `valueColumn` (kvHeads · headDim each). Output [batch · sequence, heads · headDim].
+/// `keyColumn`, v at `valueColumn` (kvHeads · headDim each), rows as `layout` places the items. Output
+/// [layout.rows, heads · headDim].
 public func groupedAttention(
-  _ qkv: Tensor, rowStride: Int, keyColumn: Int, valueColumn: Int, into output: Tensor, batch: Int, sequence: Int, heads: Int,
-  kvHeads: Int, headDim: Int, lengths: [Int], causal: Bool, window: Int?
+  _ qkv: Tensor, rowStride: Int, keyColumn: Int, valueColumn: Int, into output: Tensor, layout: TokenLayout, heads: Int,
+  kvHeads: Int, headDim: Int, causal: Bool, window: Int?
 ) {
   let scale = 1 / Float(headDim).squareRoot()
   let group = heads / kvHeads
   let hidden = heads * headDim
   let base = qkv.data, out = output.data
-  parallelChunks(batch * heads) { range in
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(sequence, 1)) { scores in
+  zeroPadding(output, layout: layout)
+  parallelChunks(layout.count * heads) { range in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(layout.longest, 1)) { scores in
       for job in range {
         let b = job / heads, h = job % heads, kvHead = h / group
-        let length = lengths[b]
-        for i in 0..<sequence {
+        let length = layout.lengths[b], first = layout.starts[b]
+        for i in 0..<length {
           var lower = 0, upper = length
           if causal { upper = min(upper, i + 1) }
           if let window {
             lower = max(0, i - window)
             upper = min(upper, i + window + 1)
           }
-          let row = out + (b * sequence + i) * hidden + h * headDim
+          let row = out + (first + i) * hidden + h * headDim
           guard lower < upper else {
             for d in 0..<headDim { row[d] = 0 }
             continue
           }
-          let query = base + (b * sequence + i) * rowStride + h * headDim
+          let query = base + (first + i) * rowStride + h * headDim
           var maximum = -Float.infinity
           for j in lower..<upper {
-            let key = base + (b * sequence + j) * rowStride + keyColumn + kvHead * headDim
+            let key = base + (first + j) * rowStride + keyColumn + kvHead * headDim
             var dot: Float = 0
             for d in 0..<headDim { dot += query[d] * key[d] }
             scores[j] = dot * scale
@@ -85,7 +87,7 @@ public func groupedAttention(
           for d in 0..<headDim { row[d] = 0 }
           for j in lower..<upper {
             let weight = scores[j] * inverse
-            let value = base + (b * sequence + j) * rowStride + valueColumn + kvHead * headDim
+            let value = base + (first + j) * rowStride + valueColumn + kvHead * headDim
             for d in 0..<headDim { row[d] += weight * value[d] }
           }
         }

@@ -58,35 +58,49 @@ final class KernelTests: XCTestCase {
   }
 
   /// Attention against a direct loop: two items of different lengths, two heads, with and without causal mask,
-  /// through the short-sequence loops (3 tokens) and the per-head BLAS path (40 tokens).
+  /// through the short-sequence loops (3 tokens) and the per-head BLAS path (40 tokens), padded and packed; the
+  /// grouped-query kernel with as many key/value heads as query heads and no window gives the same.
   func testAttentionMatchesDirectComputation() {
-    checkAttention(sequence: 3, lengths: [3, 2])
-    checkAttention(sequence: 40, lengths: [40, 27])
+    for lengths in [[3, 2], [40, 27]] {
+      checkAttention(TokenLayout(batch: 2, sequence: lengths.max()!, lengths: lengths))
+      checkAttention(TokenLayout(packed: lengths))
+    }
   }
 
-  private func checkAttention(sequence: Int, lengths: [Int]) {
-    let batch = 2, heads = 2, hidden = 4, headDim = 2
+  private func checkAttention(_ layout: TokenLayout) {
+    let batch = layout.count, heads = 2, hidden = 4, headDim = 2
+    let lengths = layout.lengths
     var generator = SystemRandomNumberGenerator()
-    func random() -> Tensor {
-      Tensor(shape: [batch * sequence, hidden], values: (0..<batch * sequence * hidden).map { _ in Float.random(in: -1...1, using: &generator) })
+    let qkv = Tensor(shape: [layout.rows, 3 * hidden], values: (0..<layout.rows * 3 * hidden).map { _ in Float.random(in: -1...1, using: &generator) })
+    let q = Tensor(zeros: [layout.rows, hidden]), k = Tensor(zeros: [layout.rows, hidden]), v = Tensor(zeros: [layout.rows, hidden])
+    for row in 0..<layout.rows {
+      for c in 0..<hidden {
+        q.data[row * hidden + c] = qkv.data[row * 3 * hidden + c]
+        k.data[row * hidden + c] = qkv.data[row * 3 * hidden + hidden + c]
+        v.data[row * hidden + c] = qkv.data[row * 3 * hidden + 2 * hidden + c]
+      }
     }
-    let q = random(), k = random(), v = random()
     for causal in [false, true] {
-      let out = Tensor(zeros: [batch * sequence, hidden])
-      attention(q: q.data, k: k.data, v: v.data, rowStride: hidden, into: out, batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal)
+      let out = Tensor(zeros: [layout.rows, hidden])
+      attention(q: q.data, k: k.data, v: v.data, rowStride: hidden, into: out, layout: layout, heads: heads, causal: causal)
+      let grouped = Tensor(zeros: [layout.rows, hidden])
+      groupedAttention(
+        qkv, rowStride: 3 * hidden, keyColumn: hidden, valueColumn: 2 * hidden, into: grouped, layout: layout, heads: heads, kvHeads: heads,
+        headDim: headDim, causal: causal, window: nil)
+      for i in 0..<out.count { XCTAssertEqual(out.data[i], grouped.data[i], accuracy: 1e-5) }
       for b in 0..<batch {
         for h in 0..<heads {
           for i in 0..<lengths[b] {
             let visible = causal ? i + 1 : lengths[b]
             var weights = (0..<visible).map { j -> Float in
-              (0..<headDim).reduce(0) { $0 + q.data[(b * sequence + i) * hidden + h * headDim + $1] * k.data[(b * sequence + j) * hidden + h * headDim + $1] } / Float(headDim).squareRoot()
+              (0..<headDim).reduce(0) { $0 + q.data[(layout.starts[b] + i) * hidden + h * headDim + $1] * k.data[(layout.starts[b] + j) * hidden + h * headDim + $1] } / Float(headDim).squareRoot()
             }
             let maximum = weights.max()!
             weights = weights.map { expf($0 - maximum) }
             let sum = weights.reduce(0, +)
             for d in 0..<headDim {
-              let expected = (0..<visible).reduce(Float(0)) { $0 + weights[$1] / sum * v.data[(b * sequence + $1) * hidden + h * headDim + d] }
-              XCTAssertEqual(out.data[(b * sequence + i) * hidden + h * headDim + d], expected, accuracy: 1e-5)
+              let expected = (0..<visible).reduce(Float(0)) { $0 + weights[$1] / sum * v.data[(layout.starts[b] + $1) * hidden + h * headDim + d] }
+              XCTAssertEqual(out.data[(layout.starts[b] + i) * hidden + h * headDim + d], expected, accuracy: 1e-5)
             }
           }
         }

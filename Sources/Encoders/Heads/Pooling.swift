@@ -20,11 +20,11 @@ public enum Pooling: String, Sendable, CaseIterable {
     }
   }
 
-  /// One vector per item from hidden states [batch · sequence, width], over each item's first `lengths[b]` rows.
-  public func apply(_ hidden: Tensor, sequence: Int, lengths: [Int]) -> [[Float]] {
+  /// One vector per item from hidden states laid out by `layout`, over each item's tokens.
+  public func apply(_ hidden: Tensor, layout: TokenLayout) -> [[Float]] {
     let width = hidden.shape[1]
-    return lengths.enumerated().map { b, length in
-      let first = hidden.data + b * sequence * width
+    return layout.lengths.enumerated().map { b, length in
+      let first = hidden.data + layout.starts[b] * width
       switch self {
       case .cls:
         return Array(UnsafeBufferPointer(start: first, count: width))

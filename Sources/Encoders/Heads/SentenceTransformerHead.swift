@@ -71,9 +71,9 @@ public struct SentenceTransformerHead: @unchecked Sendable {
   }
 
   /// Sentence vectors from the backbone's hidden states.
-  public func apply(_ hidden: Tensor, sequence: Int, lengths: [Int]) -> [[Float]] {
-    let pooled = pooling.map { $0.apply(hidden, sequence: sequence, lengths: lengths) }
-    var vectors = (0..<lengths.count).map { b in pooled.flatMap { $0[b] } }
+  public func apply(_ hidden: Tensor, layout: TokenLayout) -> [[Float]] {
+    let pooled = pooling.map { $0.apply(hidden, layout: layout) }
+    var vectors = (0..<layout.count).map { b in pooled.flatMap { $0[b] } }
     for layer in dense where !vectors.isEmpty {
       let input = Tensor(shape: [vectors.count, vectors[0].count], values: vectors.flatMap { $0 })
       let output = linear(input, weight: layer.weights.weight, bias: layer.weights.bias)

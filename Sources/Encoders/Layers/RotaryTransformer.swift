@@ -57,10 +57,11 @@ public struct RotaryTransformer {
     self.finalNorm = finalNorm
   }
 
-  /// Runs every layer and the final norm over `hidden` ([batch · sequence, width]) in place.
-  public func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int]) {
+  /// Runs every layer and the final norm over `hidden` ([layout.rows, width]) in place.
+  public func forward(_ hidden: Tensor, layout: TokenLayout) {
+    let positions = layout.positions
     workspaces.withWorkspace { workspace in
-      let rows = batch * sequence
+      let rows = layout.rows
       let qkvWidth = (heads + 2 * kvHeads) * headDim
       let intermediate = (layers.first?.up.outFeatures ?? 0) / 2
       let normed = workspace.tensor(0, [rows, width])
@@ -74,11 +75,11 @@ public struct RotaryTransformer {
         let keyColumn = heads * headDim, valueColumn = (heads + kvHeads) * headDim
         if let norm = layer.queryNorm { rmsNormHeads(qkv, rowStride: qkvWidth, column: 0, heads: heads, weight: norm.weight, epsilon: norm.epsilon) }
         if let norm = layer.keyNorm { rmsNormHeads(qkv, rowStride: qkvWidth, column: keyColumn, heads: kvHeads, weight: norm.weight, epsilon: norm.epsilon) }
-        layer.rotary.apply(qkv.data, rows: rows, sequence: sequence, rowStride: qkvWidth, columns: 0, heads: heads)
-        layer.rotary.apply(qkv.data, rows: rows, sequence: sequence, rowStride: qkvWidth, columns: keyColumn, heads: kvHeads)
+        layer.rotary.apply(qkv.data, positions: positions, rowStride: qkvWidth, columns: 0, heads: heads)
+        layer.rotary.apply(qkv.data, positions: positions, rowStride: qkvWidth, columns: keyColumn, heads: kvHeads)
         groupedAttention(
-          qkv, rowStride: qkvWidth, keyColumn: keyColumn, valueColumn: valueColumn, into: context, batch: batch, sequence: sequence,
-          heads: heads, kvHeads: kvHeads, headDim: headDim, lengths: lengths, causal: causal, window: layer.window)
+          qkv, rowStride: qkvWidth, keyColumn: keyColumn, valueColumn: valueColumn, into: context, layout: layout,
+          heads: heads, kvHeads: kvHeads, headDim: headDim, causal: causal, window: layer.window)
         linearAccumulate(context, weight: layer.attentionOutput.weight, bias: layer.attentionOutput.bias, into: hidden)
         layer.mlpNorm.apply(hidden, into: normed)
         layer.up.apply(normed, into: up)

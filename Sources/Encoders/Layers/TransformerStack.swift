@@ -53,13 +53,18 @@ public struct TransformerStack {
   /// `lengths[b]` real tokens per item; `causal` masks future keys (CLIP text); `attentionBias` ([heads,
   /// sequence, sequence]) is added to every layer's attention scores (MPNet).
   public func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool, attentionBias: Tensor? = nil) {
+    forward(hidden, layout: TokenLayout(batch: batch, sequence: sequence, lengths: lengths), causal: causal, attentionBias: attentionBias)
+  }
+
+  /// Runs every layer over `hidden` ([layout.rows, width]) in place; text is packed (no padding rows).
+  public func forward(_ hidden: Tensor, layout: TokenLayout, causal: Bool, attentionBias: Tensor? = nil) {
     workspaces.withWorkspace { workspace in
-      forward(hidden, batch: batch, sequence: sequence, lengths: lengths, causal: causal, bias: attentionBias, workspace: workspace)
+      forward(hidden, layout: layout, causal: causal, bias: attentionBias, workspace: workspace)
     }
   }
 
-  private func forward(_ hidden: Tensor, batch: Int, sequence: Int, lengths: [Int], causal: Bool, bias: Tensor?, workspace: Workspace) {
-    let rows = batch * sequence
+  private func forward(_ hidden: Tensor, layout: TokenLayout, causal: Bool, bias: Tensor?, workspace: Workspace) {
+    let rows = layout.rows
     let qkv = workspace.tensor(0, [rows, 3 * width])
     let context = workspace.tensor(1, [rows, width])
     let normed = placement == .pre ? workspace.tensor(2, [rows, width]) : hidden
@@ -70,7 +75,7 @@ public struct TransformerStack {
       layer.qkv.apply(normed, into: qkv)
       attention(
         q: qkv.data, k: qkv.data + width, v: qkv.data + 2 * width, rowStride: 3 * width, into: context,
-        batch: batch, sequence: sequence, heads: heads, lengths: lengths, causal: causal, bias: bias.map { UnsafePointer($0.data) })
+        layout: layout, heads: heads, causal: causal, bias: bias.map { UnsafePointer($0.data) })
       linearAccumulate(context, weight: layer.attentionOutput.weight, bias: layer.attentionOutput.bias, into: hidden)
       if placement == .post { layer.norm1.apply(hidden) }
 

@@ -68,14 +68,13 @@ public struct BertModel: TextBackbone {
       width: hidden, heads: heads, activation: activation, placement: .post)
   }
 
-  /// Last hidden states, [batch · longest, hidden], for token id sequences of any lengths ≤ maxPositions.
-  /// Rows past an item's length are padding and hold nothing meaningful.
-  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, sequence: Int) {
-    let sequence = sequences.map(\.count).max() ?? 0
-    let hidden = Tensor(zeros: [sequences.count * sequence, hiddenSize])
+  /// Last hidden states of token id sequences of any lengths ≤ maxPositions, packed (no padding rows).
+  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, layout: TokenLayout) {
+    let layout = TokenLayout(packed: sequences.map(\.count))
+    let hidden = Tensor(zeros: [layout.rows, hiddenSize])
     for (b, ids) in sequences.enumerated() {
       for (position, id) in ids.enumerated() {
-        let row = hidden.data + (b * sequence + position) * hiddenSize
+        let row = hidden.data + (layout.starts[b] + position) * hiddenSize
         let word = wordEmbeddings.data + Int(id) * hiddenSize
         let place = positionEmbeddings.data + (position + positionOffset) * hiddenSize
         let type = tokenTypeEmbeddings.data  // token type 0: single-sequence input
@@ -83,7 +82,7 @@ public struct BertModel: TextBackbone {
       }
     }
     embeddingNorm.apply(hidden)
-    stack.forward(hidden, batch: sequences.count, sequence: sequence, lengths: sequences.map(\.count), causal: false)
-    return (hidden, sequence)
+    stack.forward(hidden, layout: layout, causal: false)
+    return (hidden, layout)
   }
 }

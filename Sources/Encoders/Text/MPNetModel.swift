@@ -62,20 +62,20 @@ public struct MPNetModel: TextBackbone {
       width: hidden, heads: heads, activation: activation, placement: .post)
   }
 
-  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, sequence: Int) {
-    let sequence = sequences.map(\.count).max() ?? 0
-    let hidden = Tensor(zeros: [sequences.count * sequence, hiddenSize])
+  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, layout: TokenLayout) {
+    let layout = TokenLayout(packed: sequences.map(\.count))
+    let hidden = Tensor(zeros: [layout.rows, hiddenSize])
     for (b, ids) in sequences.enumerated() {
       for (position, id) in ids.enumerated() {
-        let row = hidden.data + (b * sequence + position) * hiddenSize
+        let row = hidden.data + (layout.starts[b] + position) * hiddenSize
         let word = wordEmbeddings.data + Int(id) * hiddenSize
         let place = positionEmbeddings.data + (position + positionOffset) * hiddenSize
         for i in 0..<hiddenSize { row[i] = word[i] + place[i] }
       }
     }
     embeddingNorm.apply(hidden)
-    stack.forward(hidden, batch: sequences.count, sequence: sequence, lengths: sequences.map(\.count), causal: false, attentionBias: positionBias(sequence))
-    return (hidden, sequence)
+    stack.forward(hidden, layout: layout, causal: false, attentionBias: positionBias(layout.longest))
+    return (hidden, layout)
   }
 
   /// [heads, sequence, sequence]: bias[h, i, j] = relativeBias[bucket(j − i), h].

@@ -70,16 +70,16 @@ public struct ModernBertModel: TextBackbone {
       finalNorm: .layer(try NormWeights(w, "final_norm", width: hidden, epsilon: epsilon, hasBias: normBias)))
   }
 
-  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, sequence: Int) {
-    let sequence = sequences.map(\.count).max() ?? 0
-    let hidden = Tensor(zeros: [sequences.count * sequence, hiddenSize])
+  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, layout: TokenLayout) {
+    let layout = TokenLayout(packed: sequences.map(\.count))
+    let hidden = Tensor(zeros: [layout.rows, hiddenSize])
     for (b, ids) in sequences.enumerated() {
       for (position, id) in ids.enumerated() {
-        (hidden.data + (b * sequence + position) * hiddenSize).update(from: embeddings.data + Int(id) * hiddenSize, count: hiddenSize)
+        (hidden.data + (layout.starts[b] + position) * hiddenSize).update(from: embeddings.data + Int(id) * hiddenSize, count: hiddenSize)
       }
     }
     embeddingNorm.apply(hidden)
-    stack.forward(hidden, batch: sequences.count, sequence: sequence, lengths: sequences.map(\.count))
-    return (hidden, sequence)
+    stack.forward(hidden, layout: layout)
+    return (hidden, layout)
   }
 }

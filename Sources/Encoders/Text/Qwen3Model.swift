@@ -68,15 +68,15 @@ public struct Qwen3Model: TextBackbone {
       finalNorm: .rms(weight: try w("norm.weight", [hidden]), epsilon: epsilon))
   }
 
-  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, sequence: Int) {
-    let sequence = sequences.map(\.count).max() ?? 0
-    let hidden = Tensor(zeros: [sequences.count * sequence, hiddenSize])
+  public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, layout: TokenLayout) {
+    let layout = TokenLayout(packed: sequences.map(\.count))
+    let hidden = Tensor(zeros: [layout.rows, hiddenSize])
     for (b, ids) in sequences.enumerated() {
       for (position, id) in ids.enumerated() {
-        (hidden.data + (b * sequence + position) * hiddenSize).update(from: embeddings.data + Int(id) * hiddenSize, count: hiddenSize)
+        (hidden.data + (layout.starts[b] + position) * hiddenSize).update(from: embeddings.data + Int(id) * hiddenSize, count: hiddenSize)
       }
     }
-    stack.forward(hidden, batch: sequences.count, sequence: sequence, lengths: sequences.map(\.count))
-    return (hidden, sequence)
+    stack.forward(hidden, layout: layout)
+    return (hidden, layout)
   }
 }

@@ -48,12 +48,12 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   }
 
   public func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)] {
-    let (hidden, sequence) = backbone.forward(batch)
-    let vectors = head.apply(hidden, sequence: sequence, lengths: batch.map(\.count))
+    let (hidden, layout) = backbone.forward(batch)
+    let vectors = head.apply(hidden, layout: layout)
     guard tokenStates else { return vectors.map { ($0, nil) } }
     let width = backbone.hiddenSize
     return zip(vectors, batch.indices).map { vector, b in
-      (vector, (0..<batch[b].count).map { t in Array(UnsafeBufferPointer(start: hidden.data + (b * sequence + t) * width, count: width)) })
+      (vector, (0..<batch[b].count).map { t in Array(UnsafeBufferPointer(start: hidden.data + (layout.starts[b] + t) * width, count: width)) })
     }
   }
 }

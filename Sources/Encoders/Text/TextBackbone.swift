@@ -7,6 +7,6 @@ public protocol TextBackbone {
   /// Most tokens one sequence may have (position table rows usable).
   var maxPositions: Int { get }
   var vocabularySize: Int { get }
-  /// Last hidden states, [batch · longest, hidden]; rows past an item's length are padding.
-  func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, sequence: Int)
+  /// Last hidden states, [total tokens, hidden], the items packed one after another as `layout` says.
+  func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, layout: TokenLayout)
 }
