@@ -209,7 +209,7 @@ final class TextPipeline: Sendable {
       return .success(finish(EmbeddingOutput(modality: .text, vector: entry.vector, cached: true, truncated: false, contentHash: hash), options: options))
     }
     let tokenizer = encoder.tokenizer
-    let full = tokenizer.encodeWithoutSpecials(prompt + text)
+    let full = tokenizer.encodeWithoutSpecials(encoder.prepared(prompt + text))
     let room = windowRoom, step = max(room - options.chunkOverlapTokens, 1)
     var windows: [Range<Int>] = []
     var start = 0
@@ -280,7 +280,7 @@ final class TextPipeline: Sendable {
   /// Tokens with offsets; the prompt, if any, goes before the text.
   private func tokenize(_ input: TextInput, prompt: String) -> Encoding {
     switch input {
-    case .string(let text): return encoder.tokenizer.encode(prompt + text, maxLength: encoder.maxTokens)
+    case .string(let text): return encoder.tokenizer.encode(encoder.prepared(prompt + text), maxLength: encoder.maxTokens)
     case .tokenIDs(let ids):
       let limit = encoder.maxTokens
       var encoding = Encoding()

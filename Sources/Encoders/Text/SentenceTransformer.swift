@@ -12,6 +12,8 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   public var vocabularySize: Int { max(backbone.vocabularySize, tokenizer.vocabularySize) }
   public let prompts: [String: String]
   public let defaultPromptName: String?
+  /// sentence_bert_config.json's do_lower_case: sentence-transformers lower-cases the text before tokenizing.
+  let lowercasesText: Bool
   public let tokenizer: Tokenizer
   let backbone: any TextBackbone
   let head: SentenceTransformerHead
@@ -30,6 +32,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
       ?? (try? ModelConfig(directory: directory, file: "tokenizer_config.json").int("model_max_length"))
       ?? backbone.maxPositions
     maxTokens = min(configured, backbone.maxPositions)
+    lowercasesText = (try? ModelConfig(directory: directory, file: "sentence_bert_config.json").values["do_lower_case"] as? Bool) ?? false
     let settings = try? ModelConfig(directory: directory, file: "config_sentence_transformers.json")
     prompts = (settings?.values["prompts"] as? [String: String]) ?? [:]
     defaultPromptName = settings?.values["default_prompt_name"] as? String
@@ -39,9 +42,12 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   }
 
   public func tokenize(_ text: String) -> TokenizedText {
-    let encoding = tokenizer.encode(text, maxLength: maxTokens)
+    let encoding = tokenizer.encode(prepared(text), maxLength: maxTokens)
     return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
   }
+
+  /// The text as the tokenizer should see it (lower-cased when the model's sentence_bert_config says so).
+  public func prepared(_ text: String) -> String { lowercasesText ? text.lowercased() : text }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {
     embed(batch, tokenStates: false).map(\.vector)

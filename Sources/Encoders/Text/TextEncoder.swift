@@ -20,6 +20,9 @@ public protocol TextEncoder: Sendable {
   var prompts: [String: String] { get }
   /// The prompt used when a request names none.
   var defaultPromptName: String? { get }
+  /// The text as the tokenizer is to see it (sentence-transformers' do_lower_case); offsets stay valid for the
+  /// caller's text only when this leaves its length alone.
+  func prepared(_ text: String) -> String
   /// Vectors and, when `tokenStates`, every token's last hidden state (transformers' last_hidden_state).
   func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)]
   /// The network, e.g. "bert", "clip_text".
@@ -37,6 +40,7 @@ public protocol TextEncoder: Sendable {
 extension TextEncoder {
   public var prompts: [String: String] { [:] }
   public var defaultPromptName: String? { nil }
+  public func prepared(_ text: String) -> String { text }
   /// Encoders without token states answer vectors only.
   public func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)] {
     embed(batch).map { ($0, nil) }
