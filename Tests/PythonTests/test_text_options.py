@@ -142,3 +142,18 @@ def test_cli_text_options(daemon):
         [str(conftest.BIN_DIR / "chorus"), "embed", "--socket", daemon.socket, "--text", "x", "--prompt-name", "nope"],
         capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "no prompts" in out.stdout + out.stderr
+
+
+def test_native_http_route_takes_the_same_options(daemon):
+    import httpx
+
+    with httpx.Client(transport=httpx.HTTPTransport(uds=daemon.http_socket), base_url="http://localhost", timeout=60) as client:
+        answer = client.post("/v1/embed", json={"inputs": [{"text": "the river bank"}], "options": {"dimensions": 8, "tokenEmbeddings": True}})
+        assert answer.status_code == 200, answer.text
+        embedding = answer.json()["results"][0]["embedding"]
+        assert len(embedding["vector"]) == 8
+        assert [t["text"] for t in embedding["tokens"]] == ["[CLS]", "the", "river", "bank", "[SEP]"]
+        refused = client.post("/v1/embed", json={"inputs": [{"text": "x"}], "options": {"promptName": "query"}})
+        assert refused.status_code == 400 and "no prompts" in refused.json()["error"]["message"]
+        spaces = client.get("/v1/spaces").json()
+        assert any(space["name"] == "starter" for space in spaces["spaces"])
