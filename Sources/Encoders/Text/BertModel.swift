@@ -51,21 +51,36 @@ public struct BertModel: TextBackbone {
     tokenTypeEmbeddings = try w("embeddings.token_type_embeddings.weight", [typeVocabulary, hidden])
     embeddingNorm = try NormWeights(w, "embeddings.LayerNorm", width: hidden, epsilon: epsilon)
     stack = TransformerStack(
-      layers: try (0..<layers).map { index in
-        let l = w.scoped("encoder.layer.\(index).")
-        return EncoderLayerWeights(
-          qkv: .fused([
-            try LinearWeights(l, "attention.self.query", in: hidden, out: hidden),
-            try LinearWeights(l, "attention.self.key", in: hidden, out: hidden),
-            try LinearWeights(l, "attention.self.value", in: hidden, out: hidden),
-          ]),
-          attentionOutput: try LinearWeights(l, "attention.output.dense", in: hidden, out: hidden),
-          norm1: try NormWeights(l, "attention.output.LayerNorm", width: hidden, epsilon: epsilon),
-          norm2: try NormWeights(l, "output.LayerNorm", width: hidden, epsilon: epsilon),
-          up: try LinearWeights(l, "intermediate.dense", in: hidden, out: intermediate),
-          down: try LinearWeights(l, "output.dense", in: intermediate, out: hidden))
-      },
+      layers: try Self.postNormLayers(w, count: layers, width: hidden, intermediate: intermediate, epsilon: epsilon, names: .bert),
       width: hidden, heads: heads, activation: activation, placement: .post)
+  }
+
+  /// What a post-norm BERT-family checkpoint calls the parts of encoder.layer.N.
+  struct LayerNames {
+    var query, key, value, attentionOutput, attentionNorm: String
+    static let bert = LayerNames(
+      query: "attention.self.query", key: "attention.self.key", value: "attention.self.value", attentionOutput: "attention.output.dense",
+      attentionNorm: "attention.output.LayerNorm")
+    static let mpnet = LayerNames(
+      query: "attention.attn.q", key: "attention.attn.k", value: "attention.attn.v", attentionOutput: "attention.attn.o", attentionNorm: "attention.LayerNorm")
+  }
+
+  /// encoder.layer.0 … count−1 of a BERT-family checkpoint (the MLP's names are the same in all of them).
+  static func postNormLayers(_ w: Weights, count: Int, width: Int, intermediate: Int, epsilon: Float, names: LayerNames) throws -> [EncoderLayerWeights] {
+    try (0..<count).map { index in
+      let l = w.scoped("encoder.layer.\(index).")
+      return EncoderLayerWeights(
+        qkv: .fused([
+          try LinearWeights(l, names.query, in: width, out: width),
+          try LinearWeights(l, names.key, in: width, out: width),
+          try LinearWeights(l, names.value, in: width, out: width),
+        ]),
+        attentionOutput: try LinearWeights(l, names.attentionOutput, in: width, out: width),
+        norm1: try NormWeights(l, names.attentionNorm, width: width, epsilon: epsilon),
+        norm2: try NormWeights(l, "output.LayerNorm", width: width, epsilon: epsilon),
+        up: try LinearWeights(l, "intermediate.dense", in: width, out: intermediate),
+        down: try LinearWeights(l, "output.dense", in: intermediate, out: width))
+    }
   }
 
   /// Last hidden states of token id sequences of any lengths ≤ maxPositions, packed (no padding rows).

@@ -45,20 +45,7 @@ public struct MPNetModel: TextBackbone {
     embeddingNorm = try NormWeights(w, "embeddings.LayerNorm", width: hidden, epsilon: epsilon)
     relativeBias = try w("encoder.relative_attention_bias.weight", [buckets, heads])
     stack = TransformerStack(
-      layers: try (0..<layers).map { index in
-        let l = w.scoped("encoder.layer.\(index).")
-        return EncoderLayerWeights(
-          qkv: .fused([
-            try LinearWeights(l, "attention.attn.q", in: hidden, out: hidden),
-            try LinearWeights(l, "attention.attn.k", in: hidden, out: hidden),
-            try LinearWeights(l, "attention.attn.v", in: hidden, out: hidden),
-          ]),
-          attentionOutput: try LinearWeights(l, "attention.attn.o", in: hidden, out: hidden),
-          norm1: try NormWeights(l, "attention.LayerNorm", width: hidden, epsilon: epsilon),
-          norm2: try NormWeights(l, "output.LayerNorm", width: hidden, epsilon: epsilon),
-          up: try LinearWeights(l, "intermediate.dense", in: hidden, out: intermediate),
-          down: try LinearWeights(l, "output.dense", in: intermediate, out: hidden))
-      },
+      layers: try BertModel.postNormLayers(w, count: layers, width: hidden, intermediate: intermediate, epsilon: epsilon, names: .mpnet),
       width: hidden, heads: heads, activation: activation, placement: .post)
   }
 

@@ -71,13 +71,7 @@ public struct ModernBertModel: TextBackbone {
   }
 
   public func forward(_ sequences: [[Int32]]) -> (hidden: Tensor, layout: TokenLayout) {
-    let layout = TokenLayout(packed: sequences.map(\.count))
-    let hidden = Tensor(zeros: [layout.rows, hiddenSize])
-    for (b, ids) in sequences.enumerated() {
-      for (position, id) in ids.enumerated() {
-        (hidden.data + (layout.starts[b] + position) * hiddenSize).update(from: embeddings.data + Int(id) * hiddenSize, count: hiddenSize)
-      }
-    }
+    let (hidden, layout) = packedEmbeddings(embeddings, sequences)
     embeddingNorm.apply(hidden)
     stack.forward(hidden, layout: layout)
     return (hidden, layout)
