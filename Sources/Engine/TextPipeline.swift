@@ -69,15 +69,20 @@ final class TextPipeline: Sendable {
     }
   }
 
-  /// Checks the request-wide text options; throws `EngineError.invalidOption` naming the problem.
-  func validate(_ options: EmbedOptions) throws {
-    _ = try prompt(for: options)
+  /// Checks the request-wide text options and answers the prompt they ask for; throws
+  /// `EngineError.invalidOption` naming the problem.
+  func validate(_ options: EmbedOptions) throws -> String {
+    if let prompt = options.prompt, prompt.utf8.count > maxTextBytes {
+      throw EngineError.invalidOption("a prompt of \(prompt.utf8.count) bytes is over the limit of \(maxTextBytes) bytes (max_text_bytes)")
+    }
+    let prompt = try prompt(for: options)
     if let dimensions = options.dimensions, dimensions < 1 || dimensions > encoder.dimension {
       throw EngineError.invalidOption("dimensions \(dimensions) is out of range: this text encoder gives 1 to \(encoder.dimension)")
     }
     if options.chunking && (options.chunkOverlapTokens < 0 || options.chunkOverlapTokens * 2 > windowRoom) {
       throw EngineError.invalidOption("chunk_overlap_tokens \(options.chunkOverlapTokens) must be 0 to \(windowRoom / 2) (half a window of this model)")
     }
+    return prompt
   }
 
   /// A text's own tokens per window (the model's limit less its special tokens).
@@ -88,8 +93,7 @@ final class TextPipeline: Sendable {
   func embed(inputs: [TextInput], options: EmbedOptions, call: CallContext = CallContext(), exempt: Bool = false) async throws
     -> [Result<EmbeddingOutput, InputError>]
   {
-    try validate(options)
-    let prompt = try prompt(for: options)
+    let prompt = try validate(options)
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
     for (index, input) in inputs.enumerated() {
       if let problem = problem(with: input, options: options, prompt: prompt) { results[index] = .failure(problem) }
@@ -122,7 +126,9 @@ final class TextPipeline: Sendable {
       misses.append((index, input, hash, key))
     }
     // Places in the queue are taken before tokenizing, so a refused request costs nothing more.
-    let admission = misses.isEmpty ? nil : try batcher.admit(Set(misses.map(\.key)).count, deadline: call.deadline, exempt: exempt)
+    // Token-vector requests run every input (no joining); otherwise equal inputs are computed once.
+    let places = options.tokenEmbeddings ? misses.count : Set(misses.map(\.key)).count
+    let admission = misses.isEmpty ? nil : try batcher.admit(places, deadline: call.deadline, exempt: exempt)
     defer { admission?.release() }
     var runnable: [(index: Int, tokens: Encoding, hash: String, key: String)] = []
     for miss in misses {

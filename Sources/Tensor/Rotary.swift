@@ -3,34 +3,55 @@ import Foundation
 /// Rotary position embeddings as transformers applies them (`rotate_half`: the head's first and second halves
 /// are the pairs): x'ᵢ = xᵢ·cos θ − xᵢ₊d/2·sin θ, x'ᵢ₊d/2 = xᵢ₊d/2·cos θ + xᵢ·sin θ, θ = position · base^(−2i/d).
 /// Frequencies, angles, cos and sin in float32, as the reference computes them.
-public struct RotaryEmbedding: Sendable {
+public struct RotaryEmbedding: Sendable, Hashable {
+  public let base: Float
   public let headDim: Int
-  let inverseFrequencies: [Float]
 
   public init(base: Float, headDim: Int) {
+    self.base = base
     self.headDim = headDim
-    inverseFrequencies = (0..<headDim / 2).map { 1 / powf(base, Float(2 * $0) / Float(headDim)) }
   }
 
-  /// Rotates `heads` heads of every row in place, row r by `positions[r]` (`columns` is the offset of the first
-  /// head in a row, `rowStride` the floats between rows).
-  public func apply(_ data: UnsafeMutablePointer<Float>, positions: [Int32], rowStride: Int, columns: Int, heads: Int) {
+  /// cos θ and sin θ for positions 0 ..< count: computed once per forward pass, shared by every layer with this
+  /// base and by q and k.
+  public func table(positions count: Int) -> RotaryTable {
     let half = headDim / 2
-    parallelChunks(positions.count, minimumPerChunk: 8) { range in
-      var cosines = [Float](repeating: 0, count: half), sines = [Float](repeating: 0, count: half)
-      for row in range {
-        let position = Float(positions[row])
-        for i in 0..<half {
-          let angle = position * inverseFrequencies[i]
-          cosines[i] = cosf(angle)
-          sines[i] = sinf(angle)
-        }
-        for h in 0..<heads {
-          let x = data + row * rowStride + columns + h * headDim
-          for i in 0..<half {
-            let first = x[i], second = x[i + half]
-            x[i] = first * cosines[i] - second * sines[i]
-            x[i + half] = second * cosines[i] + first * sines[i]
+    let inverseFrequencies = (0..<half).map { 1 / powf(base, Float(2 * $0) / Float(headDim)) }
+    var cosines = [Float](repeating: 0, count: count * half), sines = cosines
+    for position in 0..<count {
+      for i in 0..<half {
+        let angle = Float(position) * inverseFrequencies[i]
+        cosines[position * half + i] = cosf(angle)
+        sines[position * half + i] = sinf(angle)
+      }
+    }
+    return RotaryTable(headDim: headDim, cosines: cosines, sines: sines)
+  }
+}
+
+/// One rotary base's cos and sin by position.
+public struct RotaryTable: Sendable {
+  public let headDim: Int
+  let cosines: [Float]
+  let sines: [Float]
+
+  /// Rotates the first `heads` heads of every row in place (q's heads and k's, side by side in a fused
+  /// projection), row r by `positions[r]`; `rowStride` floats between rows.
+  public func apply(_ data: UnsafeMutablePointer<Float>, positions: [Int32], rowStride: Int, heads: Int) {
+    let half = headDim / 2
+    cosines.withUnsafeBufferPointer { cosines in
+      sines.withUnsafeBufferPointer { sines in
+        parallelChunks(positions.count, minimumPerChunk: 8) { range in
+          for row in range {
+            let c = cosines.baseAddress! + Int(positions[row]) * half, s = sines.baseAddress! + Int(positions[row]) * half
+            for h in 0..<heads {
+              let x = data + row * rowStride + h * headDim
+              for i in 0..<half {
+                let first = x[i], second = x[i + half]
+                x[i] = first * c[i] - second * s[i]
+                x[i + half] = second * c[i] + first * s[i]
+              }
+            }
           }
         }
       }

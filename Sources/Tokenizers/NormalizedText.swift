@@ -17,8 +17,6 @@ public struct NormalizedText: Sendable, Equatable {
   public var count: Int { scalars.count }
   public var isEmpty: Bool { scalars.isEmpty }
   public var string: String { String(String.UnicodeScalarView(scalars)) }
-  /// The original code points all these scalars stand for; an empty text answers (0, 0).
-  public var span: (start: Int, end: Int) { isEmpty ? (0, 0) : (Int(starts.min()!), Int(ends.max()!)) }
 
   public mutating func append(_ scalar: Unicode.Scalar, start: Int, end: Int) {
     scalars.append(scalar)

@@ -78,6 +78,10 @@ def test_prompts(daemon):
     assert cosine(plain.vector, prompted.vector) < 0.9999
     assert embed(daemon, ["rain on a tin roof"], prompt="query: ")[0].embedding.cached
     assert prompted.content_hash == plain.content_hash  # the content is the text; the prompt is how it was embedded
+    with pytest.raises(grpc.RpcError) as error:
+        embed(daemon, ["text"], prompt="p" * 70000)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "max_text_bytes" in error.value.details()
+    assert embed(daemon, ["still serving"])[0].embedding.vector
 
 
 def test_token_vectors_equal_transformers_last_hidden_state(daemon):

@@ -60,6 +60,8 @@ public struct RotaryTransformer {
   /// Runs every layer and the final norm over `hidden` ([layout.rows, width]) in place.
   public func forward(_ hidden: Tensor, layout: TokenLayout) {
     let positions = layout.positions
+    var tables: [RotaryEmbedding: RotaryTable] = [:]
+    for layer in layers where tables[layer.rotary] == nil { tables[layer.rotary] = layer.rotary.table(positions: layout.longest) }
     workspaces.withWorkspace { workspace in
       let rows = layout.rows
       let qkvWidth = (heads + 2 * kvHeads) * headDim
@@ -75,8 +77,8 @@ public struct RotaryTransformer {
         let keyColumn = heads * headDim, valueColumn = (heads + kvHeads) * headDim
         if let norm = layer.queryNorm { rmsNormHeads(qkv, rowStride: qkvWidth, column: 0, heads: heads, weight: norm.weight, epsilon: norm.epsilon) }
         if let norm = layer.keyNorm { rmsNormHeads(qkv, rowStride: qkvWidth, column: keyColumn, heads: kvHeads, weight: norm.weight, epsilon: norm.epsilon) }
-        layer.rotary.apply(qkv.data, positions: positions, rowStride: qkvWidth, columns: 0, heads: heads)
-        layer.rotary.apply(qkv.data, positions: positions, rowStride: qkvWidth, columns: keyColumn, heads: kvHeads)
+        // q's heads and k's heads are adjacent in the fused projection: one pass rotates both.
+        tables[layer.rotary]!.apply(qkv.data, positions: positions, rowStride: qkvWidth, heads: heads + kvHeads)
         groupedAttention(
           qkv, rowStride: qkvWidth, keyColumn: keyColumn, valueColumn: valueColumn, into: context, layout: layout,
           heads: heads, kvHeads: kvHeads, headDim: headDim, causal: causal, window: layer.window)
