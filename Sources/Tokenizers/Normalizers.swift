@@ -5,6 +5,9 @@ public indirect enum Normalizer: Sendable {
   case bert(BertNormalizer)
   case unicode(UnicodeForm)
   case lowercase
+  /// Python's `str.lower()`: as `lowercase`, but a capital sigma ending a word becomes final sigma (ς). Only the
+  /// converters of slow, Python-run tokenizers ask for it ("chorus_final_sigma" is not a tokenizer.json key).
+  case lowercaseFinalSigma
   case strip(left: Bool, right: Bool)
   /// Drops combining marks (after an NFD, this removes accents).
   case stripAccents
@@ -19,6 +22,12 @@ public indirect enum Normalizer: Sendable {
     case .bert(let bert): return bert.normalize(text)
     case .unicode(let form): return form.apply(text)
     case .lowercase: return text.mapScalars(Lowercase.map)
+    case .lowercaseFinalSigma:
+      var index = -1
+      return text.mapScalars { scalar in
+        index += 1
+        return scalar == "\u{03A3}" && Lowercase.endsWord(text.scalars, at: index) ? .replace(["\u{03C2}"]) : Lowercase.map(scalar)
+      }
     case .strip(let left, let right):
       var lower = 0, upper = text.count
       if left { while lower < upper && text.scalars[lower].isWhitespace { lower += 1 } }
@@ -50,6 +59,19 @@ enum Lowercase {
     if scalar.isASCII { return scalar.value >= 65 && scalar.value <= 90 ? .replace([Unicode.Scalar(scalar.value + 32)!]) : .keep }
     guard scalar.properties.changesWhenLowercased else { return .keep }
     return .replace(Array(scalar.properties.lowercaseMapping.unicodeScalars))
+  }
+}
+
+extension Lowercase {
+  /// Unicode's Final_Sigma condition, as Python applies it: a cased letter before (case-ignorable scalars
+  /// skipped) and none after.
+  static func endsWord(_ scalars: [Unicode.Scalar], at index: Int) -> Bool {
+    var before = index - 1
+    while before >= 0 && scalars[before].properties.isCaseIgnorable { before -= 1 }
+    guard before >= 0, scalars[before].properties.isCased else { return false }
+    var after = index + 1
+    while after < scalars.count && scalars[after].properties.isCaseIgnorable { after += 1 }
+    return after == scalars.count || !scalars[after].properties.isCased
   }
 }
 

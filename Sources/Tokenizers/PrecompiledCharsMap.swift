@@ -6,10 +6,12 @@ import Foundation
 ///
 /// Applied as the reference applies it: grapheme by grapheme; a grapheme shorter than 6 UTF-8 bytes is looked up
 /// whole first (the trie's first prefix match replaces it), otherwise, or when that finds nothing, each scalar
-/// is looked up on its own.
+/// is looked up on its own. SentencePiece itself (`longestMatch`, for slow tokenizers) instead replaces the
+/// longest trie key at each position of the text, whatever the graphemes: "ｶﾞ" becomes "ガ", not "カ" + U+3099.
 public struct PrecompiledCharsMap: Sendable {
   private let units: [UInt32]
   private let normalized: [UInt8]
+  public var longestMatch = false
 
   public init(_ data: Data) throws {
     let bytes = [UInt8](data)
@@ -49,11 +51,32 @@ public struct PrecompiledCharsMap: Sendable {
     return nil
   }
 
+  /// SentencePiece's lookup: the longest trie key starting `bytes`, as (its length in bytes, its replacement).
+  func longestReplacement(for bytes: ArraySlice<UInt8>) -> (length: Int, scalars: [Unicode.Scalar])? {
+    var position = Self.offset(units[0])
+    var found: (length: Int, start: Int)?
+    for (index, byte) in bytes.enumerated() {
+      guard byte != 0 else { break }
+      position ^= Int(byte)
+      guard position >= 0, position < units.count else { break }
+      let unit = units[position]
+      guard Self.label(unit) == UInt32(byte) else { break }
+      position ^= Self.offset(unit)
+      guard position < units.count else { break }
+      if (unit >> 8) & 1 == 1 { found = (index + 1, Int(units[position] & 0x7FFF_FFFF)) }
+    }
+    guard let found, found.start < normalized.count else { return nil }
+    var end = found.start
+    while end < normalized.count && normalized[end] != 0 { end += 1 }
+    return (found.length, Array(String(decoding: normalized[found.start..<end], as: UTF8.self).unicodeScalars))
+  }
+
   private static func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
   private static func label(_ unit: UInt32) -> UInt32 { unit & ((1 << 31) | 0xFF) }
 
   public func apply(_ text: NormalizedText) -> NormalizedText {
     guard !text.isEmpty else { return text }
+    if longestMatch { return applyLongestMatch(text) }
     // Grapheme boundaries in scalar indexes.
     var runs: [Range<Int>] = []
     var start = 0
@@ -76,6 +99,31 @@ public struct PrecompiledCharsMap: Sendable {
       for i in run {
         pieces.append(i..<i + 1)
         replacements.append(replacement(for: Array(String(text.scalars[i]).utf8)))
+      }
+    }
+    return text.rewriteRuns(pieces) { index, _ in replacements[index] }
+  }
+
+  private func applyLongestMatch(_ text: NormalizedText) -> NormalizedText {
+    let utf8 = Array(text.string.utf8)
+    // Byte offset where each scalar starts (and one past the end), to turn matched bytes back into scalars.
+    var byteStarts = [0]
+    byteStarts.reserveCapacity(text.count + 1)
+    for scalar in text.scalars { byteStarts.append(byteStarts.last! + UTF8.width(scalar)) }
+    var pieces: [Range<Int>] = []
+    var replacements: [[Unicode.Scalar]?] = []
+    var i = 0
+    while i < text.count {
+      if let match = longestReplacement(for: utf8[byteStarts[i]...]) {
+        var end = i + 1
+        while byteStarts[end] < byteStarts[i] + match.length { end += 1 }
+        pieces.append(i..<end)
+        replacements.append(match.scalars)
+        i = end
+      } else {
+        pieces.append(i..<i + 1)
+        replacements.append(nil)
+        i += 1
       }
     }
     return text.rewriteRuns(pieces) { index, _ in replacements[index] }

@@ -3,7 +3,7 @@ import Foundation
 /// A model directory's tokenizer: tokenizer.json when there is one; otherwise the older files, converted at load
 /// into the same description transformers' converters give them (so one engine runs every directory):
 /// vocab.txt (BERT, MPNet: WordPiece), vocab.json + merges.txt (CLIP, RoBERTa, GPT-2: byte-level BPE) or
-/// XLM-RoBERTa's sentencepiece.bpe.model.
+/// XLM-RoBERTa's sentencepiece.bpe.model or SigLIP's spiece.model.
 extension Tokenizer {
   public static func load(directory: URL) throws -> Tokenizer {
     let file = { (name: String) in directory.appendingPathComponent(name) }
@@ -23,10 +23,16 @@ extension Tokenizer {
         }
         return try LegacyTokenizerFiles.xlmRobertaSentencePiece(model: file("sentencepiece.bpe.model")).build()
       }
+      if exists("spiece.model") {
+        guard modelType == "siglip" || (settings["tokenizer_class"] as? String ?? "").hasPrefix("Siglip") else {
+          throw TokenizerError("spiece.model is converted for SigLIP only; save this model's tokenizer.json (transformers: tokenizer.save_pretrained)")
+        }
+        return try LegacyTokenizerFiles.siglipSentencePiece(model: file("spiece.model"), settings: settings).build()
+      }
     } catch let error as TokenizerError {
       throw TokenizerError("\(directory.path): \(error.description)")
     }
-    throw TokenizerError("\(directory.path): no tokenizer.json, vocab.txt, vocab.json + merges.txt or sentencepiece.bpe.model")
+    throw TokenizerError("\(directory.path): no tokenizer.json, vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spiece.model")
   }
 }
 

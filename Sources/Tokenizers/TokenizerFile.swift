@@ -84,7 +84,7 @@ struct TokenizerDescription {
     case "NFD": return .unicode(.nfd)
     case "NFKC": return .unicode(.nfkc)
     case "NFKD": return .unicode(.nfkd)
-    case "Lowercase": return .lowercase
+    case "Lowercase": return bool(object, "chorus_final_sigma", false) ? .lowercaseFinalSigma : .lowercase
     case "Strip": return .strip(left: bool(object, "strip_left", true), right: bool(object, "strip_right", true))
     case "StripAccents": return .stripAccents
     case "Replace": return .replace(try pattern(object, in: "normalizer Replace"), with: scalars(object, "content"))
@@ -92,7 +92,9 @@ struct TokenizerDescription {
     case "Precompiled":
       guard let encoded = object["precompiled_charsmap"] as? String, !encoded.isEmpty else { return .sequence([]) }
       guard let data = Data(base64Encoded: encoded) else { throw TokenizerError("normalizer Precompiled: precompiled_charsmap is not base64") }
-      return .precompiled(try PrecompiledCharsMap(data))
+      var map = try PrecompiledCharsMap(data)
+      map.longestMatch = bool(object, "chorus_sentencepiece_matching", false)
+      return .precompiled(map)
     case "Sequence":
       return .sequence(try (object["normalizers"] as? [[String: Any]] ?? []).map(normalizer))
     case let other:

@@ -23,12 +23,13 @@ final class TokenizerParityTests: XCTestCase {
     let lines = try String(contentsOf: Repository.fixtures.appendingPathComponent("\(family).jsonl"), encoding: .utf8).split(separator: "\n")
     XCTAssertEqual(lines.count, Self.corpus.count, file: file, line: line)
     XCTAssertGreaterThanOrEqual(lines.count, 2000, file: file, line: line)
-    var idMismatches = 0, offsetMismatches = 0, controlStrings = 0
+    var idMismatches = 0, offsetMismatches = 0, controlStrings = 0, equalScoreOrders = 0
     let controlIDs = Set(tokenizer.specialTokens.values).subtracting([tokenizer.model.unknownID].compactMap { $0 })
     for (text, entryLine) in zip(Self.corpus, lines) {
       let entry = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(entryLine.utf8)) as? [Any])
       let ids = try XCTUnwrap(entry[0] as? [Int]).map(Int32.init)
-      let starts = try XCTUnwrap(entry[1] as? [Int]), ends = try XCTUnwrap(entry[2] as? [Int])
+      // A reference without offsets (a slow, SentencePiece-run tokenizer) writes null: ids and truncation only.
+      let starts = entry[1] as? [Int], ends = entry[2] as? [Int]
       let truncated = try XCTUnwrap(entry[3] as? Bool)
       let encoding = tokenizer.encode(text, maxLength: maxLength)
       // A control token's string in the text stays text here; the reference still reads some of them as the
@@ -40,10 +41,16 @@ final class TokenizerParityTests: XCTestCase {
         controlStrings += 1
         continue
       }
+      // SentencePiece run as a slow tokenizer breaks exact ties between equal-score segmentations by Float
+      // rounding (the same pieces in another order: "x"+"xx"+"x…x"); allowed there, and only there.
+      if starts == nil, encoding.ids != ids, encoding.ids.count == ids.count, encoding.ids.sorted() == ids.sorted(), encoding.truncated == truncated {
+        equalScoreOrders += 1
+        continue
+      }
       if encoding.ids != ids || encoding.truncated != truncated {
         idMismatches += 1
         if idMismatches <= 3 { XCTFail("\(family) \(text.debugDescription):\n  got      \(encoding.ids)\n  expected \(ids)", file: file, line: line) }
-      } else if encoding.offsets.map(\.lowerBound) != starts || encoding.offsets.map(\.upperBound) != ends {
+      } else if let starts, let ends, encoding.offsets.map(\.lowerBound) != starts || encoding.offsets.map(\.upperBound) != ends {
         offsetMismatches += 1
         if offsetMismatches <= 3 {
           XCTFail("\(family) offsets \(text.debugDescription):\n  got      \(encoding.offsets.map { [$0.lowerBound, $0.upperBound] })\n  expected \(zip(starts, ends).map { [$0, $1] })", file: file, line: line)
@@ -53,6 +60,7 @@ final class TokenizerParityTests: XCTestCase {
     XCTAssertEqual(idMismatches, 0, "\(family): \(idMismatches) of \(lines.count) strings have other ids", file: file, line: line)
     XCTAssertEqual(offsetMismatches, 0, "\(family): \(offsetMismatches) of \(lines.count) strings have other offsets", file: file, line: line)
     XCTAssertLessThan(controlStrings, 100, "\(family): most strings are compared in full", file: file, line: line)
+    XCTAssertLessThan(equalScoreOrders, 100, "\(family): most strings are compared in full", file: file, line: line)
   }
 
   func fixture(_ directory: String) throws -> Tokenizer { try Tokenizer.load(directory: Repository.fixtures.appendingPathComponent(directory)) }
@@ -71,6 +79,8 @@ final class TokenizerParityTests: XCTestCase {
   func testLlamaStyleBPE() throws { try assertParity("llama", fixture("llama-bpe"), maxLength: 128) }
   /// NFD + StripAccents + Strip, WhitespaceSplit + Punctuation + Digits, cased WordPiece, BertProcessing.
   func testMixedComponents() throws { try assertParity("mixed", fixture("mixed-wordpiece"), maxLength: 128) }
+  /// SigLIP's spiece.model as the slow SiglipTokenizer runs it: canonicalized text, Precompiled, Metaspace, Unigram, $A </s>.
+  func testSiglipSentencePiece() throws { try assertParity("siglip", fixture("siglip-unigram"), maxLength: 64) }
 }
 
 final class TokenizerBehaviourTests: XCTestCase {

@@ -10,6 +10,8 @@ string (special tokens in the text are text: `encode_special_tokens = True`). Fa
   qwen        NFC + Qwen2's Split regex + ByteLevel, BPE with ignore_merges, <|endoftext|> last (qwen-bpe/)   128
   llama       Prepend + Replace normalizers, BPE with byte fallback and fused unknowns (llama-bpe/)  128
   mixed       NFD + StripAccents + Strip; WhitespaceSplit, Punctuation, Digits; cased WordPiece (mixed-wordpiece/) 128
+  siglip      SentencePiece unigram (nmt_nfkc, T5's pad/eos/unk layout) trained here, run by transformers' slow
+              SiglipTokenizer (canonicalized text; no offsets: the slow tokenizer has none) (siglip-unigram/)  64
 
 The trained tokenizers learn from a corpus made with another seed than the test corpus. Run from the repository
 root with a venv that has tokenizers, transformers and sentencepiece:
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import sentencepiece as spm
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers, Regex
-from transformers import CLIPTokenizerFast, XLMRobertaTokenizerFast
+from transformers import CLIPTokenizerFast, SiglipTokenizer, XLMRobertaTokenizerFast
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -126,6 +128,30 @@ def train_xlmr(texts, directory):
     fast.backend_tokenizer.save(str(directory / "tokenizer.json"))
 
 
+def train_siglip(texts, directory):
+    directory.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "train.txt"
+        data.write_text("\n".join(t.replace("\n", " ") for t in texts if t.strip()), encoding="utf-8")
+        spm.SentencePieceTrainer.train(input=str(data), model_prefix=str(Path(tmp) / "sp"), vocab_size=3000, model_type="unigram",
+                                       character_coverage=0.9995, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, num_threads=2,
+                                       input_sentence_size=0, shuffle_input_sentence=False, seed_sentencepiece_size=200000)
+        (directory / "spiece.model").write_bytes((Path(tmp) / "sp.model").read_bytes())
+    config = {"tokenizer_class": "SiglipTokenizer", "model_max_length": 64, "do_lower_case": True, "eos_token": "</s>", "pad_token": "</s>", "unk_token": "<unk>"}
+    (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def write_siglip_family(directory, max_length, texts):
+    tok = SiglipTokenizer(vocab_file=str(directory / "spiece.model"), model_max_length=max_length)
+    lines = []
+    for text in texts:
+        full = tok(text, split_special_tokens=True)["input_ids"]
+        ids = tok(text, split_special_tokens=True, truncation=True, max_length=max_length)["input_ids"]
+        lines.append(json.dumps([ids, None, None, len(full) > max_length], separators=(",", ":")))
+    (HERE / "siglip.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"siglip: {len(texts)} strings")
+
+
 QWEN_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
@@ -204,12 +230,14 @@ def main():
     train_qwen(training, HERE / "qwen-bpe")
     train_llama(training, HERE / "llama-bpe")
     train_mixed(training, HERE / "mixed-wordpiece")
+    train_siglip(training, HERE / "siglip-unigram")
     with tempfile.TemporaryDirectory() as tmp:
         CLIPTokenizerFast.from_pretrained(str(ROOT / "Models/clip-bpe")).backend_tokenizer.save(f"{tmp}/clip.json")
         write_family("clip", f"{tmp}/clip.json", 77, texts)
     write_family("wordpiece", ROOT / "Models/all-MiniLM-L6-v2/tokenizer.json", 256, texts)
     for name, directory in [("roberta", "roberta-bpe"), ("xlmr", "xlmr-unigram"), ("qwen", "qwen-bpe"), ("llama", "llama-bpe"), ("mixed", "mixed-wordpiece")]:
         write_family(name, HERE / directory / "tokenizer.json", 128, texts)
+    write_siglip_family(HERE / "siglip-unigram", 64, texts)
 
 
 if __name__ == "__main__":
