@@ -10,6 +10,8 @@ public struct LoadedModel: Sendable {
   public var audioProjection: ProjectionHead?
   /// For a classifier, how its class scores become vectors of a text space (ConSE).
   public var labelHead: LabelHead?
+  /// How cosines with labels become probabilities, when the checkpoint learned a temperature (CLIP, SigLIP, CLAP).
+  public var zeroShot: ZeroShotHead?
   /// The directory it came from (preprocessing files live there).
   public var directory: URL
   /// SHA-256 of the weights and of every file that shapes preprocessing and the head.
@@ -20,7 +22,7 @@ public struct LoadedModel: Sendable {
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
   public static let supportedModelTypes = [
-    "audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "modernbert", "mpnet", "qwen3", "roberta", "whisper", "xlm-roberta",
+    "audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "modernbert", "mpnet", "qwen3", "roberta", "siglip", "whisper", "xlm-roberta",
   ]
 
   public static func load(_ path: String) throws -> LoadedModel {
@@ -36,7 +38,7 @@ public enum ModelDirectory {
       throw CheckpointError("\(weightsPath): missing (Chorus reads safetensors checkpoints)")
     }
     let checkpoint = try SafeTensorsFile(path: weightsPath)
-    var model = LoadedModel(text: nil, image: nil, audio: nil, audioProjection: nil, labelHead: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
+    var model = LoadedModel(text: nil, image: nil, audio: nil, audioProjection: nil, labelHead: nil, zeroShot: nil, directory: directory, fingerprint: try fingerprint(directory), modelID: directory.lastPathComponent)
     switch modelType {
     case "bert":
       model.text = try SentenceTransformer(directory: directory, architecture: modelType, backbone: BertModel(config: config, checkpoint: checkpoint))
@@ -53,6 +55,14 @@ public enum ModelDirectory {
     case "clip":
       model.text = try CLIPTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
       model.image = try CLIPVisionEncoder(config: config, checkpoint: checkpoint)
+      model.zeroShot = try ZeroShotHead(checkpoint: checkpoint, rule: .softmax)
+    case "siglip":
+      model.text = try SiglipTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
+      model.image = try SiglipVisionEncoder(config: config, checkpoint: checkpoint)
+      model.zeroShot = try ZeroShotHead(checkpoint: checkpoint, rule: .sigmoid)
+    case "siglip2":
+      throw CheckpointError(
+        "\(config.url.path): model_type 'siglip2' is SigLIP 2's NaFlex variant (variable resolution), which Chorus does not run; the fixed-resolution SigLIP 2 checkpoints (model_type 'siglip') load")
     case "efficientnet_lite":
       let classifier = try EfficientNetLiteClassifier(config: config, checkpoint: checkpoint)
       model.image = classifier
@@ -82,7 +92,7 @@ public enum ModelDirectory {
     let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
     var files: [URL] = []
     while let url = enumerator?.nextObject() as? URL {
-      if ["json", "txt"].contains(url.pathExtension) { files.append(url) }
+      if ["json", "txt", "model"].contains(url.pathExtension) { files.append(url) }  // .model: SentencePiece
     }
     for url in files.sorted(by: { $0.path < $1.path }) {
       hasher.update(String(url.path.dropFirst(directory.path.count)) + "\n")

@@ -51,8 +51,10 @@ public struct ImagePreprocessor: Sendable {
       family = .clip
     } else if type.hasPrefix("ViT") {
       family = .vit
+    } else if type.hasPrefix("Siglip") && !type.hasPrefix("Siglip2") {
+      family = .siglip
     } else {
-      throw fail("image_processor_type", "'\(type)' is not supported (supported: CLIPImageProcessor, ViTImageProcessor)")
+      throw fail("image_processor_type", "'\(type)' is not supported (supported: CLIPImageProcessor, ViTImageProcessor, SiglipImageProcessor)")
     }
     func size(_ key: String, squareNumber: Bool) throws(PreprocessorConfigError) -> [String: Int]? {
       switch values[key] {
@@ -144,11 +146,12 @@ public struct ImagePreprocessor: Sendable {
 
   /// The processor classes whose defaults Chorus knows (transformers' class attributes).
   enum Family {
-    case clip, vit
+    /// SigLIP: a square resize to `size` (bicubic), no crop, mean and std 0.5, as ViT's but for the filter.
+    case clip, vit, siglip
 
     var defaultSize: [String: Int] { self == .clip ? ["shortest_edge": 224] : ["height": 224, "width": 224] }
     var defaultCrop: [String: Int] { ["height": 224, "width": 224] }
-    var defaultFilter: ResampleFilter { self == .clip ? .bicubic : .bilinear }
+    var defaultFilter: ResampleFilter { self == .vit ? .bilinear : .bicubic }
     var defaultMean: [Float] { self == .clip ? [0.48145466, 0.4578275, 0.40821073] : [0.5, 0.5, 0.5] }
     var defaultStd: [Float] { self == .clip ? [0.26862954, 0.26130258, 0.27577711] : [0.5, 0.5, 0.5] }
   }

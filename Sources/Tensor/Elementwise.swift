@@ -104,7 +104,7 @@ public enum Activation: String, Sendable {
 
 /// In-place softmax over a row of `count` values (max-subtracted, as PyTorch).
 @inline(__always)
-func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
+public func softmaxRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
   chorus_softmax(row, count)
 }
 

@@ -44,4 +44,13 @@ public struct ModelConfig {
     if let fallback, values[key] == nil || values[key] is NSNull { return fallback }
     throw CheckpointError("\(url.path): '\(key)' is missing or not a string")
   }
+
+  public func bool(_ key: String, default fallback: Bool? = nil) throws -> Bool {
+    if let value = values[key] as? Bool { return value }
+    if let fallback, values[key] == nil || values[key] is NSNull { return fallback }
+    throw CheckpointError("\(url.path): '\(key)' is missing or not true/false")
+  }
+
+  /// Whether the key is present (and not null).
+  public func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
 }

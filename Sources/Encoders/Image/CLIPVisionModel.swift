@@ -22,17 +22,10 @@ public struct CLIPVisionEncoder: ImageEncoder, @unchecked Sendable {
     let vision = try config.section("vision_config")
     let width = try vision.int("hidden_size", default: 768)
     self.width = width
-    let heads = try vision.int("num_attention_heads", default: 12)
-    let layers = try vision.int("num_hidden_layers", default: 12)
-    let intermediate = try vision.int("intermediate_size", default: 3072)
     imageSize = try vision.int("image_size", default: 224)
     patchSize = try vision.int("patch_size", default: 32)
     let channels = try vision.int("num_channels", default: 3)
     let epsilon = try vision.float("layer_norm_eps", default: 1e-5)
-    let activationName = try vision.string("hidden_act", default: "quick_gelu")
-    guard let activation = Activation(configName: activationName) else {
-      throw CheckpointError("\(config.url.path): vision_config.hidden_act '\(activationName)' is not supported")
-    }
     guard channels == 3, imageSize % patchSize == 0 else {
       throw CheckpointError("\(config.url.path): vision_config needs 3 channels and an image_size divisible by patch_size")
     }
@@ -44,22 +37,7 @@ public struct CLIPVisionEncoder: ImageEncoder, @unchecked Sendable {
     classEmbedding = try w("embeddings.class_embedding", [width])
     positionEmbedding = try w("embeddings.position_embedding.weight", [patches + 1, width])
     preNorm = try NormWeights(w, "pre_layrnorm", width: width, epsilon: epsilon)
-    stack = TransformerStack(
-      layers: try (0..<layers).map { index in
-        let l = w.scoped("encoder.layers.\(index).")
-        return EncoderLayerWeights(
-          qkv: .fused([
-            try LinearWeights(l, "self_attn.q_proj", in: width, out: width),
-            try LinearWeights(l, "self_attn.k_proj", in: width, out: width),
-            try LinearWeights(l, "self_attn.v_proj", in: width, out: width),
-          ]),
-          attentionOutput: try LinearWeights(l, "self_attn.out_proj", in: width, out: width),
-          norm1: try NormWeights(l, "layer_norm1", width: width, epsilon: epsilon),
-          norm2: try NormWeights(l, "layer_norm2", width: width, epsilon: epsilon),
-          up: try LinearWeights(l, "mlp.fc1", in: width, out: intermediate),
-          down: try LinearWeights(l, "mlp.fc2", in: intermediate, out: width))
-      },
-      width: width, heads: heads, activation: activation, placement: .pre)
+    stack = try .clipStyle(w, config: config, section: "vision_config", defaults: (width, 12, 12, 3072, 1e-5, "quick_gelu"))
     postNorm = try NormWeights(w, "post_layernorm", width: width, epsilon: epsilon)
     projection = try Weights(file: checkpoint)("visual_projection.weight", [dimension, width])
   }
@@ -70,24 +48,8 @@ public struct CLIPVisionEncoder: ImageEncoder, @unchecked Sendable {
     let grid = imageSize / patchSize
     let patches = grid * grid
     let sequence = patches + 1
-    let patchLength = 3 * patchSize * patchSize
 
-    // Rows of flattened patches, (channel, row, column) within each, to meet the conv kernel as one GEMM.
-    let unfolded = Tensor(zeros: [batch * patches, patchLength])
-    for b in 0..<batch {
-      for py in 0..<grid {
-        for px in 0..<grid {
-          var out = unfolded.data + ((b * patches) + py * grid + px) * patchLength
-          for c in 0..<3 {
-            for y in 0..<patchSize {
-              let source = pixels.data + ((b * 3 + c) * imageSize + py * patchSize + y) * imageSize + px * patchSize
-              out.update(from: source, count: patchSize)
-              out += patchSize
-            }
-          }
-        }
-      }
-    }
+    let unfolded = unfoldPatches(pixels, imageSize: imageSize, patchSize: patchSize)
     let embedded = linear(unfolded, weight: patchWeight, bias: nil)
 
     // [class token, patches…] + positions, then the pre-norm.

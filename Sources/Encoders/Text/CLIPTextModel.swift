@@ -24,17 +24,10 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
     let text = try config.section("text_config")
     let width = try text.int("hidden_size", default: 512)
     self.width = width
-    let heads = try text.int("num_attention_heads", default: 8)
-    let layers = try text.int("num_hidden_layers", default: 12)
-    let intermediate = try text.int("intermediate_size", default: 2048)
     let vocabulary = try text.int("vocab_size", default: 49408)
     vocabularySize = vocabulary
     let positions = try text.int("max_position_embeddings", default: 77)
     let epsilon = try text.float("layer_norm_eps", default: 1e-5)
-    let activationName = try text.string("hidden_act", default: "quick_gelu")
-    guard let activation = Activation(configName: activationName) else {
-      throw CheckpointError("\(config.url.path): text_config.hidden_act '\(activationName)' is not supported")
-    }
     dimension = try config.int("projection_dim", default: 512)
     let eos = try text.int("eos_token_id", default: 2)
     poolAtHighestID = eos == 2
@@ -43,22 +36,7 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
     let w = Weights(file: checkpoint, prefix: "text_model.")
     tokenEmbedding = try w("embeddings.token_embedding.weight", [vocabulary, width])
     positionEmbedding = try w("embeddings.position_embedding.weight", [positions, width])
-    stack = TransformerStack(
-      layers: try (0..<layers).map { index in
-        let l = w.scoped("encoder.layers.\(index).")
-        return EncoderLayerWeights(
-          qkv: .fused([
-            try LinearWeights(l, "self_attn.q_proj", in: width, out: width),
-            try LinearWeights(l, "self_attn.k_proj", in: width, out: width),
-            try LinearWeights(l, "self_attn.v_proj", in: width, out: width),
-          ]),
-          attentionOutput: try LinearWeights(l, "self_attn.out_proj", in: width, out: width),
-          norm1: try NormWeights(l, "layer_norm1", width: width, epsilon: epsilon),
-          norm2: try NormWeights(l, "layer_norm2", width: width, epsilon: epsilon),
-          up: try LinearWeights(l, "mlp.fc1", in: width, out: intermediate),
-          down: try LinearWeights(l, "mlp.fc2", in: intermediate, out: width))
-      },
-      width: width, heads: heads, activation: activation, placement: .pre)
+    stack = try .clipStyle(w, config: config, section: "text_config", defaults: (width, 8, 12, 2048, 1e-5, "quick_gelu"))
     finalNorm = try NormWeights(w, "final_layer_norm", width: width, epsilon: epsilon)
     projection = try Weights(file: checkpoint)("text_projection.weight", [dimension, width])
     do {
