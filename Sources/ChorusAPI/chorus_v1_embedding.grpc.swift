@@ -46,10 +46,24 @@ public enum Chorus_V1_EmbeddingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Classify" metadata.
+        public enum Classify: Sendable {
+            /// Request type for "Classify".
+            public typealias Input = Chorus_V1_ClassifyRequest
+            /// Response type for "Classify".
+            public typealias Output = Chorus_V1_ClassifyResponse
+            /// Descriptor for "Classify".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "chorus.v1.EmbeddingService"),
+                method: "Classify",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "chorus.v1.EmbeddingService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Embed.descriptor,
-            ListSpaces.descriptor
+            ListSpaces.descriptor,
+            Classify.descriptor
         ]
     }
 }
@@ -116,6 +130,25 @@ extension Chorus_V1_EmbeddingService {
             request: GRPCCore.StreamingServerRequest<Chorus_V1_ListSpacesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Chorus_V1_ListSpacesResponse>
+
+        /// Handle the "Classify" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+        /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Chorus_V1_ClassifyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Chorus_V1_ClassifyResponse` messages.
+        func classify(
+            request: GRPCCore.StreamingServerRequest<Chorus_V1_ClassifyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Chorus_V1_ClassifyResponse>
     }
 
     /// Service protocol for the "chorus.v1.EmbeddingService" service.
@@ -166,6 +199,25 @@ extension Chorus_V1_EmbeddingService {
             request: GRPCCore.ServerRequest<Chorus_V1_ListSpacesRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Chorus_V1_ListSpacesResponse>
+
+        /// Handle the "Classify" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+        /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Chorus_V1_ClassifyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Chorus_V1_ClassifyResponse` message.
+        func classify(
+            request: GRPCCore.ServerRequest<Chorus_V1_ClassifyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Chorus_V1_ClassifyResponse>
     }
 
     /// Simple service protocol for the "chorus.v1.EmbeddingService" service.
@@ -214,6 +266,25 @@ extension Chorus_V1_EmbeddingService {
             request: Chorus_V1_ListSpacesRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Chorus_V1_ListSpacesResponse
+
+        /// Handle the "Classify" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+        /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+        ///
+        /// - Parameters:
+        ///   - request: A `Chorus_V1_ClassifyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Chorus_V1_ClassifyResponse` to respond with.
+        func classify(
+            request: Chorus_V1_ClassifyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Chorus_V1_ClassifyResponse
     }
 }
 
@@ -238,6 +309,17 @@ extension Chorus_V1_EmbeddingService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Chorus_V1_ListSpacesResponse>(),
             handler: { request, context in
                 try await self.listSpaces(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Chorus_V1_EmbeddingService.Method.Classify.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Chorus_V1_ClassifyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Chorus_V1_ClassifyResponse>(),
+            handler: { request, context in
+                try await self.classify(
                     request: request,
                     context: context
                 )
@@ -270,6 +352,17 @@ extension Chorus_V1_EmbeddingService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func classify(
+        request: GRPCCore.StreamingServerRequest<Chorus_V1_ClassifyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Chorus_V1_ClassifyResponse> {
+        let response = try await self.classify(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -294,6 +387,19 @@ extension Chorus_V1_EmbeddingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Chorus_V1_ListSpacesResponse> {
         return GRPCCore.ServerResponse<Chorus_V1_ListSpacesResponse>(
             message: try await self.listSpaces(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func classify(
+        request: GRPCCore.ServerRequest<Chorus_V1_ClassifyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Chorus_V1_ClassifyResponse> {
+        return GRPCCore.ServerResponse<Chorus_V1_ClassifyResponse>(
+            message: try await self.classify(
                 request: request.message,
                 context: context
             ),
@@ -360,6 +466,30 @@ extension Chorus_V1_EmbeddingService {
             deserializer: some GRPCCore.MessageDeserializer<Chorus_V1_ListSpacesResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chorus_V1_ListSpacesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Classify" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+        /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Chorus_V1_ClassifyRequest` message.
+        ///   - serializer: A serializer for `Chorus_V1_ClassifyRequest` messages.
+        ///   - deserializer: A deserializer for `Chorus_V1_ClassifyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func classify<Result>(
+            request: GRPCCore.ClientRequest<Chorus_V1_ClassifyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Chorus_V1_ClassifyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Chorus_V1_ClassifyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chorus_V1_ClassifyResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -451,6 +581,41 @@ extension Chorus_V1_EmbeddingService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Classify" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+        /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Chorus_V1_ClassifyRequest` message.
+        ///   - serializer: A serializer for `Chorus_V1_ClassifyRequest` messages.
+        ///   - deserializer: A deserializer for `Chorus_V1_ClassifyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func classify<Result>(
+            request: GRPCCore.ClientRequest<Chorus_V1_ClassifyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Chorus_V1_ClassifyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Chorus_V1_ClassifyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chorus_V1_ClassifyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Chorus_V1_EmbeddingService.Method.Classify.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -511,6 +676,36 @@ extension Chorus_V1_EmbeddingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Chorus_V1_ListSpacesRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Chorus_V1_ListSpacesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Classify" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+    /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Chorus_V1_ClassifyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func classify<Result>(
+        request: GRPCCore.ClientRequest<Chorus_V1_ClassifyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chorus_V1_ClassifyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.classify(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Chorus_V1_ClassifyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Chorus_V1_ClassifyResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -581,6 +776,40 @@ extension Chorus_V1_EmbeddingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listSpaces(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Classify" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Zero-shot classification: how well each label describes one input (an image, a sound, a text), as the
+    /// > space's model family scores it (CLIP and CLAP: softmax over the labels; SigLIP: a sigmoid per label).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func classify<Result>(
+        _ message: Chorus_V1_ClassifyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Chorus_V1_ClassifyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Chorus_V1_ClassifyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.classify(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -20,6 +20,87 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Chorus_V1_ClassifyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The space; empty means the default space. It needs a text encoder (for the labels) and one for the input.
+  public var space: String = String()
+
+  /// The one input to classify.
+  public var input: Chorus_V1_Input {
+    get {_input ?? Chorus_V1_Input()}
+    set {_input = newValue}
+  }
+  /// Returns true if `input` has been explicitly set.
+  public var hasInput: Bool {self._input != nil}
+  /// Clears the value of `input`. Subsequent reads from it will return its default value.
+  public mutating func clearInput() {self._input = nil}
+
+  /// 1 to 1000 distinct, non-empty labels, e.g. "cat", "dog", "car".
+  public var labels: [String] = []
+
+  /// Optional; each label is put where "{}" stands, e.g. "a photo of a {}". Empty: the labels as written.
+  public var template: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _input: Chorus_V1_Input? = nil
+}
+
+public nonisolated struct Chorus_V1_ClassifyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The space that answered.
+  public var space: String = String()
+
+  /// The input's modality.
+  public var modality: Chorus_V1_Modality = .unspecified
+
+  /// One score per label, in the order the labels were given.
+  public var scores: [Chorus_V1_LabelScore] = []
+
+  /// How probabilities were computed: "softmax" (they sum to 1 over the labels) or "sigmoid" (each on its own).
+  public var rule: String = String()
+
+  /// The cosine's multiplier (exp of the checkpoint's logit_scale, or the fixed one) and the bias added after it.
+  public var logitScale: Float = 0
+
+  public var logitBias: Float = 0
+
+  /// False when the space's checkpoint learned no temperature for this pair of encoders and a fixed one was used.
+  public var learnedTemperature: Bool = false
+
+  /// One sentence saying the above for people.
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Chorus_V1_LabelScore: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var label: String = String()
+
+  public var probability: Float = 0
+
+  /// Cosine between the input's vector and the label's.
+  public var cosine: Float = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Chorus_V1_EmbedRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -316,6 +397,160 @@ public nonisolated struct Chorus_V1_Encoder: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chorus.v1"
+
+nonisolated extension Chorus_V1_ClassifyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClassifyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}space\0\u{1}input\0\u{1}labels\0\u{1}template\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.space) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._input) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.labels) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.template) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.space.isEmpty {
+      try visitor.visitSingularStringField(value: self.space, fieldNumber: 1)
+    }
+    try { if let v = self._input {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.labels.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.labels, fieldNumber: 3)
+    }
+    if !self.template.isEmpty {
+      try visitor.visitSingularStringField(value: self.template, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chorus_V1_ClassifyRequest, rhs: Chorus_V1_ClassifyRequest) -> Bool {
+    if lhs.space != rhs.space {return false}
+    if lhs._input != rhs._input {return false}
+    if lhs.labels != rhs.labels {return false}
+    if lhs.template != rhs.template {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chorus_V1_ClassifyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClassifyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}space\0\u{1}modality\0\u{1}scores\0\u{1}rule\0\u{3}logit_scale\0\u{3}logit_bias\0\u{3}learned_temperature\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.space) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.modality) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.scores) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 5: try { try decoder.decodeSingularFloatField(value: &self.logitScale) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.logitBias) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.learnedTemperature) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.space.isEmpty {
+      try visitor.visitSingularStringField(value: self.space, fieldNumber: 1)
+    }
+    if self.modality != .unspecified {
+      try visitor.visitSingularEnumField(value: self.modality, fieldNumber: 2)
+    }
+    if !self.scores.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.scores, fieldNumber: 3)
+    }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 4)
+    }
+    if self.logitScale.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.logitScale, fieldNumber: 5)
+    }
+    if self.logitBias.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.logitBias, fieldNumber: 6)
+    }
+    if self.learnedTemperature != false {
+      try visitor.visitSingularBoolField(value: self.learnedTemperature, fieldNumber: 7)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chorus_V1_ClassifyResponse, rhs: Chorus_V1_ClassifyResponse) -> Bool {
+    if lhs.space != rhs.space {return false}
+    if lhs.modality != rhs.modality {return false}
+    if lhs.scores != rhs.scores {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.logitScale != rhs.logitScale {return false}
+    if lhs.logitBias != rhs.logitBias {return false}
+    if lhs.learnedTemperature != rhs.learnedTemperature {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chorus_V1_LabelScore: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LabelScore"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}probability\0\u{1}cosine\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 2: try { try decoder.decodeSingularFloatField(value: &self.probability) }()
+      case 3: try { try decoder.decodeSingularFloatField(value: &self.cosine) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
+    }
+    if self.probability.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.probability, fieldNumber: 2)
+    }
+    if self.cosine.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.cosine, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chorus_V1_LabelScore, rhs: Chorus_V1_LabelScore) -> Bool {
+    if lhs.label != rhs.label {return false}
+    if lhs.probability != rhs.probability {return false}
+    if lhs.cosine != rhs.cosine {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Chorus_V1_EmbedRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EmbedRequest"

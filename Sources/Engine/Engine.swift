@@ -61,10 +61,10 @@ public final class Engine: Sendable {
 
   /// Resolves a requested space name (empty = default) or throws `unknownSpace` naming the ones that exist.
   public func space(named requested: String) throws -> SpaceDescription {
-    try resolve(requested).description
+    try resolveSpace(requested).description
   }
 
-  private func resolve(_ requested: String) throws -> Space {
+  func resolveSpace(_ requested: String) throws -> Space {
     let name = requested.isEmpty ? Self.defaultSpaceName : requested
     guard let space = spacesByName[name] else {
       throw EngineError.unknownSpace(name, available: spacesByName.keys.sorted())
@@ -77,7 +77,7 @@ public final class Engine: Sendable {
   public func embed(space requested: String, inputs: [EmbedInput], options: EmbedOptions, call: CallContext = CallContext()) async throws
     -> (space: SpaceDescription, results: [Result<EmbeddingOutput, InputError>])
   {
-    let space = try resolve(requested)
+    let space = try resolveSpace(requested)
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: inputs.count)
     var texts: [(index: Int, text: TextInput)] = []
     var images: [(index: Int, data: Data)] = []

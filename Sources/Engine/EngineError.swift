@@ -10,6 +10,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
   case deadlineUnmeetable(queue: String, estimatedSeconds: Double, remainingSeconds: Double)
   /// An option the request cannot have (a prompt the model lacks, dimensions out of range).
   case invalidOption(String)
+  /// The one input of a single-input call (Classify) failed as an embed result would (undecodable, too large, …).
+  case inputRejected(InputError)
 
   public var description: String {
     switch self {
@@ -24,6 +26,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
       return "the \(queue) queue needs about \(Self.seconds(estimated)) s before this request would be done, and its deadline leaves \(Self.seconds(remaining)) s: refused without starting it"
     case .invalidOption(let message):
       return message
+    case .inputRejected(let error):
+      return error.message
     }
   }
 

@@ -35,6 +35,9 @@ final class Space: Sendable {
   let text: TextPipeline?
   let image: ImagePipeline?
   let audio: AudioPipeline?
+  /// Zero-shot heads by input modality: present where that modality's tower and the text tower are the two towers
+  /// of one checkpoint that learned a temperature (CLIP, SigLIP, CLAP).
+  let zeroShot: [Modality: ZeroShotHead]
 
   init(name: String, models: [LoadedModel], configuration: EngineConfiguration, cache: VectorCache?) throws {
     func failure(_ model: LoadedModel?, _ reason: String) -> EngineError {
@@ -112,6 +115,12 @@ final class Space: Sendable {
     self.text = text
     self.image = image
     self.audio = audio
+    var heads: [Modality: ZeroShotHead] = [:]
+    if let model = texts.first, let head = model.zeroShot {
+      if images.first?.directory == model.directory { heads[.image] = head }
+      if audios.first?.directory == model.directory { heads[.audio] = head }
+    }
+    zeroShot = heads
     description = SpaceDescription(name: name, dimension: dimension, encoders: encoders)
   }
 }

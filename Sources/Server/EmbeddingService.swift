@@ -69,6 +69,32 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
     return response
   }
 
+  public func classify(request: Chorus_V1_ClassifyRequest, context: ServerContext) async throws -> Chorus_V1_ClassifyResponse {
+    guard request.hasInput, let input = Self.embedInput(request.input) else {
+      throw RPCError(code: .invalidArgument, message: "classify needs an input: set text, image, audio or file")
+    }
+    let outcome = try await RPCError.mapping {
+      try await engine.classify(
+        space: request.space, input: input, labels: request.labels, template: request.template.isEmpty ? nil : request.template, call: CallScope.current)
+    }
+    return .with {
+      $0.space = outcome.space.name
+      $0.modality = Chorus_V1_Modality(outcome.modality)
+      $0.scores = outcome.scores.map { score in
+        .with {
+          $0.label = score.label
+          $0.probability = score.probability
+          $0.cosine = score.cosine
+        }
+      }
+      $0.rule = outcome.head.rule.rawValue
+      $0.logitScale = outcome.head.scale
+      $0.logitBias = outcome.head.bias
+      $0.learnedTemperature = outcome.head.learned
+      $0.note = outcome.note
+    }
+  }
+
   /// The engine's view of the API's options (proto3 defaults: 0 and "" mean unset).
   static func embedOptions(_ options: Chorus_V1_EmbedOptions) -> EmbedOptions {
     var converted = EmbedOptions(raw: options.raw, failOnTruncation: options.failOnTruncation, segments: options.segments, bypassCache: options.bypassCache)

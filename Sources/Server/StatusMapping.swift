@@ -17,6 +17,8 @@ extension RPCError {
       self.init(code: .deadlineExceeded, message: error.description)
     case .invalidOption:
       self.init(code: .invalidArgument, message: error.description)
+    case .inputRejected(let input):
+      self.init(code: ItemErrors.code(input), message: error.description)
     }
   }
 

@@ -7,7 +7,7 @@ struct ChorusCommand: ParsableCommand {
     abstract: "Command-line client of chorusd, the Chorus embedding daemon.",
     discussion: "Exit status: 0 success, 1 when the daemon answered with a failure (any input failed, not serving), 2 for usage or connection errors.",
     version: ChorusVersion.version,
-    subcommands: [HealthCommand.self, SpacesCommand.self, InfoCommand.self, EmbedCommand.self, StatsCommand.self, CollectionCommand.self, AddCommand.self, ImportCommand.self, SearchCommand.self]
+    subcommands: [HealthCommand.self, SpacesCommand.self, InfoCommand.self, EmbedCommand.self, ClassifyCommand.self, StatsCommand.self, CollectionCommand.self, AddCommand.self, ImportCommand.self, SearchCommand.self]
   )
 }
 

@@ -18,6 +18,9 @@ struct NativeRoutes {
     router.add("/v1/embed", .post, name: "Embed") { request, context in
       try await unary(Chorus_V1_EmbeddingService.Method.Embed.descriptor, request, context, embedding.embed)
     }
+    router.add("/v1/classify", .post, name: "Classify") { request, context in
+      try await unary(Chorus_V1_EmbeddingService.Method.Classify.descriptor, request, context, embedding.classify)
+    }
     router.add("/v1/spaces", .get, name: "ListSpaces") { request, context in
       try await unary(Chorus_V1_EmbeddingService.Method.ListSpaces.descriptor, request, context, embedding.listSpaces)
     }
