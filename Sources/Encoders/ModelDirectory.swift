@@ -22,7 +22,7 @@ public struct LoadedModel: Sendable {
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
 public enum ModelDirectory {
   public static let supportedModelTypes = [
-    "audio-spectrogram-transformer", "bert", "clip", "efficientnet_lite", "modernbert", "mpnet", "qwen3", "roberta", "siglip", "whisper", "xlm-roberta",
+    "audio-spectrogram-transformer", "bert", "clap", "clip", "efficientnet_lite", "modernbert", "mpnet", "qwen3", "roberta", "siglip", "whisper", "xlm-roberta",
   ]
 
   public static func load(_ path: String) throws -> LoadedModel {
@@ -63,6 +63,11 @@ public enum ModelDirectory {
     case "siglip2":
       throw CheckpointError(
         "\(config.url.path): model_type 'siglip2' is SigLIP 2's NaFlex variant (variable resolution), which Chorus does not run; the fixed-resolution SigLIP 2 checkpoints (model_type 'siglip') load")
+    case "clap":
+      model.text = try ClapTextEncoder(directory: directory, config: config, checkpoint: checkpoint)
+      model.audio = try HTSATEncoder(config: config, checkpoint: checkpoint, preprocessor: ModelConfig(directory: directory, file: "preprocessor_config.json"))
+      // ClapModel's logits_per_audio: audio · text · exp(logit_scale_a).
+      model.zeroShot = try ZeroShotHead(checkpoint: checkpoint, rule: .softmax, scaleName: "logit_scale_a")
     case "efficientnet_lite":
       let classifier = try EfficientNetLiteClassifier(config: config, checkpoint: checkpoint)
       model.image = classifier

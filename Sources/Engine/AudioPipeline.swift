@@ -151,6 +151,10 @@ final class AudioPipeline: Sendable {
       case .failure(let error): return .failure(error)
       }
       if windows.isEmpty { break }
+      // A clip that fits one window is the whole input: the front end may find it unusable (too short, silent).
+      if segments.isEmpty, windows.count == 1, cutter.finished, let reason = features.refusal(windows[0].samples[...]) {
+        return .failure(InputError(.invalidArgument, "audio: \(reason)"))
+      }
       let inputs = await withTaskGroup(of: (Int, AudioWindow).self) { group in
         for (index, w) in windows.enumerated() {
           group.addTask { (index, await offload { AudioWindow(features: features.features(w.samples[...]), samples: w.samples.count) }) }

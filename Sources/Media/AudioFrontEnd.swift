@@ -9,6 +9,12 @@ public protocol AudioFrontEnd: Sendable {
   /// Shape of one window's features, in the layout the encoder reads.
   var featureShape: [Int] { get }
   func features(_ samples: ArraySlice<Float>) -> [Float]
+  /// Why a whole clip (one that fits one window) cannot be embedded, if it cannot; nil when it can.
+  func refusal(_ samples: ArraySlice<Float>) -> String?
+}
+
+extension AudioFrontEnd {
+  public func refusal(_ samples: ArraySlice<Float>) -> String? { nil }
 }
 
 extension WhisperFeatureExtractor: AudioFrontEnd {
@@ -31,8 +37,11 @@ public enum AudioFrontEnds {
       return FileManager.default.fileExists(atPath: configFile.path) ? try WhisperFeatureExtractor(configFile: configFile) : WhisperFeatureExtractor()
     case "ASTFeatureExtractor":
       return try KaldiFilterBank(configFile: configFile)
+    case "ClapFeatureExtractor":
+      return try ClapFeatureExtractor(configFile: configFile)
     default:
-      throw MediaDecodeError(.invalid, "\(configFile.path): feature_extractor_type '\(type)' is not supported (supported: WhisperFeatureExtractor, ASTFeatureExtractor)")
+      throw MediaDecodeError(
+        .invalid, "\(configFile.path): feature_extractor_type '\(type)' is not supported (supported: WhisperFeatureExtractor, ASTFeatureExtractor, ClapFeatureExtractor)")
     }
   }
 }

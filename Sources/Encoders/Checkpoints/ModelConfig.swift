@@ -51,6 +51,14 @@ public struct ModelConfig {
     throw CheckpointError("\(url.path): '\(key)' is missing or not true/false")
   }
 
+  /// A list of integers; a single number counts as that number for every entry (Swin's "patch_stride": 4 or [4, 4]).
+  public func ints(_ key: String, default fallback: [Int]) throws -> [Int] {
+    if let list = values[key] as? [NSNumber] { return list.map(\.intValue) }
+    if let number = values[key] as? NSNumber { return Array(repeating: number.intValue, count: max(fallback.count, 1)) }
+    if values[key] == nil || values[key] is NSNull { return fallback }
+    throw CheckpointError("\(url.path): '\(key)' is not a number or a list of numbers")
+  }
+
   /// Whether the key is present (and not null).
   public func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
 }

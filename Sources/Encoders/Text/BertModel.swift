@@ -18,7 +18,8 @@ public struct BertModel: TextBackbone {
   let embeddingNorm: NormWeights
   let stack: TransformerStack
 
-  public init(config: ModelConfig, checkpoint: SafeTensorsFile, positionOffset: Int = 0) throws {
+  /// `prefixes`: where the backbone's tensors may live in the checkpoint ("text_model." inside CLAP).
+  public init(config: ModelConfig, checkpoint: SafeTensorsFile, positionOffset: Int = 0, prefixes: [String] = ["", "bert.", "roberta.", "model."]) throws {
     let hidden = try config.int("hidden_size")
     let heads = try config.int("num_attention_heads")
     let layers = try config.int("num_hidden_layers")
@@ -39,7 +40,7 @@ public struct BertModel: TextBackbone {
     guard hidden % heads == 0 else { throw CheckpointError("\(config.url.path): hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)") }
 
     let probe = "embeddings.word_embeddings.weight"
-    guard let prefix = Weights.detectPrefix(in: checkpoint, probe: probe, prefixes: ["", "bert.", "roberta.", "model."]) else {
+    guard let prefix = Weights.detectPrefix(in: checkpoint, probe: probe, prefixes: prefixes) else {
       throw CheckpointError("\(checkpoint.path): tensor '\(probe)' is missing (expected shape [\(vocabulary), \(hidden)])")
     }
     let w = Weights(file: checkpoint, prefix: prefix)

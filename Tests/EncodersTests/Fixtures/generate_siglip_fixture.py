@@ -22,7 +22,7 @@ from transformers.image_utils import load_image
 from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_weights import fill  # noqa: E402
+from synthetic_weights import fill, set_constant  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parents[1]
@@ -40,17 +40,6 @@ PREPROCESSOR = {
     "image_processor_type": "SiglipImageProcessor", "image_std": [0.5, 0.5, 0.5], "processor_class": "SiglipProcessor",
     "resample": 3, "rescale_factor": 0.00392156862745098, "size": {"height": 224, "width": 224},
 }
-
-
-def set_constant(model, manifest_path, values):
-    manifest = json.loads(manifest_path.read_text())
-    for entry in manifest:
-        if entry["name"] in values:
-            entry["center"], entry["scale"] = values[entry["name"]], 0.0
-    manifest_path.write_text(json.dumps(manifest, indent=0))
-    with torch.no_grad():
-        for name, value in values.items():
-            model.get_parameter(name).fill_(value)
 
 
 def main():

@@ -20,7 +20,10 @@ def fnv1a64(text):
 
 
 def kind(name, shape):
-    """(center, scale): norms near 1, biases and everything else small, like a trained model's ranges."""
+    """(center, scale): norms near 1, batch-norm variances positive, biases and everything else small, like a trained
+    model's ranges."""
+    if name.endswith("running_var"):
+        return 1.0, 0.2
     if len(shape) == 1 and ("norm" in name.lower() or name.endswith("ln.weight")) and name.endswith("weight"):
         return 1.0, 0.1
     if name.endswith("bias"):
@@ -55,3 +58,15 @@ def fill(model, manifest_path):
     model.load_state_dict(state, strict=True)
     manifest_path.write_text(json.dumps(entries, indent=0))
     return model
+
+
+def set_constant(model, manifest_path, constants):
+    """Gives the named tensors one value each (a trained model's logit scale, say), in the model and the manifest."""
+    manifest = json.loads(manifest_path.read_text())
+    for entry in manifest:
+        if entry["name"] in constants:
+            entry["center"], entry["scale"] = constants[entry["name"]], 0.0
+    manifest_path.write_text(json.dumps(manifest, indent=0))
+    with torch.no_grad():
+        for name, value in constants.items():
+            model.get_parameter(name).fill_(value)
