@@ -148,8 +148,9 @@ let package = Package(
     // Full-size synthetic checkpoints written by the tests from committed manifests (bit-equal to numpy's values:
     // no fused multiply-add).
     .target(name: "CSyntheticWeights", path: "Tests/Support/CSyntheticWeights", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
-    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor", "CSyntheticWeights"], exclude: ["Fixtures"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor", "Tokenizers"]),
+    .target(name: "SyntheticCheckpoints", dependencies: ["CSyntheticWeights"], path: "Tests/Support/SyntheticCheckpoints"),
+    .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor", "SyntheticCheckpoints"], exclude: ["Fixtures"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor", "Tokenizers", "SyntheticCheckpoints"]),
     .testTarget(name: "StoreTests", dependencies: ["Store"]),
     .testTarget(name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"]),
     .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import SyntheticCheckpoints
 import Tensor
 import XCTest
 

@@ -1,4 +1,5 @@
 import Foundation
+import SyntheticCheckpoints
 import Media
 import Tensor
 import XCTest

@@ -1,14 +1,15 @@
 import CSyntheticWeights
 import Foundation
 
-/// A full-size model directory for parity tests: the committed fixture files plus a model.safetensors written from
-/// the fixture's weights.manifest.json (Fixtures/synthetic_weights.py computes the same values bit for bit). Kept
-/// under .build/synthetic-checkpoints/ so a second run reuses it.
-enum SyntheticCheckpoint {
-  static let cache = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+/// A full-size model directory for parity and engine tests: the committed fixture files plus a model.safetensors
+/// written from the fixture's weights.manifest.json (Fixtures/synthetic_weights.py computes the same values bit for
+/// bit). Kept under .build/synthetic-checkpoints/ so a second run reuses it.
+public enum SyntheticCheckpoint {
+  public static let cache = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
     .appendingPathComponent(".build/synthetic-checkpoints")
 
-  static func directory(for fixture: URL) throws -> URL {
+  public static func directory(for fixture: URL) throws -> URL {
     let manifestData = try Data(contentsOf: fixture.appendingPathComponent("weights.manifest.json"))
     var digest: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in manifestData { digest = (digest ^ UInt64(byte)) &* 0x100_0000_01B3 }
