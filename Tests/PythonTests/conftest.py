@@ -83,3 +83,44 @@ def daemon():
     d = Daemon(directory, extra_args=("--max-request-bytes", "65536"))
     yield d
     d.stop()
+
+
+def synthetic_checkpoint(name):
+    """A full-size model directory of Tests/EncodersTests/Fixtures/<name> with the synthetic weights its manifest
+    describes: the one the Swift tests wrote under .build/synthetic-checkpoints (same path rule as
+    Tests/Support/SyntheticCheckpoints), or written here with the same numpy values when it is missing."""
+    import json
+    import shutil
+
+    import numpy as np
+
+    fixture = ROOT / "Tests" / "EncodersTests" / "Fixtures" / name
+    manifest = (fixture / "weights.manifest.json").read_bytes()
+    digest = 0xCBF29CE484222325
+    for byte in manifest:
+        digest = ((digest ^ byte) * 0x100000001B3) & ((1 << 64) - 1)
+    target = ROOT / ".build" / "synthetic-checkpoints" / f"{name}-{digest:x}"
+    weights = target / "model.safetensors"
+    if not weights.exists():
+        sys.path.insert(0, str(fixture.parent))
+        from synthetic_weights import values
+
+        target.mkdir(parents=True, exist_ok=True)
+        for file in fixture.iterdir():
+            if file.name != "weights.manifest.json":
+                shutil.copy(file, target / file.name)
+        entries = json.loads(manifest)
+        header, offset = {}, 0
+        for entry in entries:
+            size = int(np.prod(entry["shape"])) * 4
+            header[entry["name"]] = {"dtype": "F32", "shape": entry["shape"], "data_offsets": [offset, offset + size]}
+            offset += size
+        encoded = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+        encoded += b" " * (-len(encoded) % 8)
+        partial = target / "model.safetensors.partial"
+        with open(partial, "wb") as out:
+            out.write(len(encoded).to_bytes(8, "little") + encoded)
+            for entry in entries:
+                out.write(values(int(entry["base"]), int(np.prod(entry["shape"])), entry["center"], entry["scale"]).tobytes())
+        partial.rename(weights)
+    return target

@@ -88,3 +88,41 @@ def test_bad_requests_are_refused_and_the_daemon_keeps_serving(daemon):
     starter = classify(daemon, input=common_pb2.Input(text="rain falling on a tin roof"), labels=["rain", "a dog barking"])
     assert not starter.learned_temperature and "fixed temperature" in starter.note
     assert abs(sum(s.probability for s in starter.scores) - 1) < 1e-5
+
+
+@pytest.fixture(scope="module")
+def shared_spaces():
+    """CLAP (text + audio) and SigLIP (text + image) at full size on their synthetic weights."""
+    directory = tempfile.mkdtemp(prefix="chorus-zs-", dir="/tmp")
+    clap, siglip = conftest.synthetic_checkpoint("clap-htsat-unfused"), conftest.synthetic_checkpoint("siglip-base")
+    d = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"clap={clap}", "--model", f"siglip={siglip}",
+                                               "--max-request-bytes", "4000000"))
+    yield d
+    d.stop()
+
+
+def test_clap_sounds_from_the_cli_and_siglip_images_from_grpc(shared_spaces):
+    clap = json.loads((TESTS / "EncodersTests" / "Fixtures" / "clap-htsat-unfused.expected.json").read_text())
+    for file, expected in zip(clap["files"], clap["probabilities"]):
+        cli = [str(conftest.BIN_DIR / "chorus"), "classify", "--socket", shared_spaces.socket, "--space", "clap", "--json",
+               "--audio", str(TESTS / "MediaTests" / "Fixtures" / "audio" / file), "--template", clap["template"]]
+        for label in clap["labels"]:
+            cli += ["--label", label]
+        rows = [json.loads(line) for line in subprocess.run(cli, capture_output=True, text=True, check=True).stdout.splitlines()]
+        assert [r["label"] for r in rows] == clap["labels"]
+        assert max(abs(r["probability"] - p) for r, p in zip(rows, expected)) < 1e-5, file
+
+    siglip = json.loads((TESTS / "EncodersTests" / "Fixtures" / "siglip-base.expected.json").read_text())
+    for file, expected in zip(siglip["files"][:3], siglip["probabilities"]):
+        response = classify(shared_spaces, space="siglip", input=common_pb2.Input(image=(TESTS / file).read_bytes()),
+                            labels=siglip["labels"], template=siglip["template"])
+        assert response.rule == "sigmoid" and response.learned_temperature
+        assert max(abs(s.probability - p) for s, p in zip(response.scores, expected)) < 1e-5, file
+
+    # Each space refuses the other's modality; both keep serving.
+    with pytest.raises(grpc.RpcError) as error:
+        classify(shared_spaces, space="siglip", input=common_pb2.Input(audio=(TESTS / "MediaTests/Fixtures/audio/speech.wav").read_bytes()), labels=["speech"])
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "cannot embed audio" in error.value.details()
+    spaces = {s.name: [e.architecture for e in s.encoders]
+              for s in embedding_pb2_grpc.EmbeddingServiceStub(shared_spaces.channel).ListSpaces(embedding_pb2.ListSpacesRequest()).spaces}
+    assert spaces == {"clap": ["clap_text", "clap_htsat"], "siglip": ["siglip_text", "siglip_vision"]}

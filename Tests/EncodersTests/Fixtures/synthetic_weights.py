@@ -6,7 +6,6 @@ values bit for bit), then compare with the vectors the reference computed on it.
 import json
 
 import numpy as np
-import torch
 
 SEED = 20261130
 MASK = (1 << 64) - 1
@@ -44,6 +43,8 @@ def values(base, count, center, scale):
 
 def fill(model, manifest_path):
     """Sets every parameter and persistent buffer of `model` and writes the manifest the tests read."""
+    import torch  # only the generators need it; `values` serves the tests too
+
     entries = []
     state = model.state_dict()
     with np.errstate(over="ignore"):
@@ -62,6 +63,8 @@ def fill(model, manifest_path):
 
 def set_constant(model, manifest_path, constants):
     """Gives the named tensors one value each (a trained model's logit scale, say), in the model and the manifest."""
+    import torch
+
     manifest = json.loads(manifest_path.read_text())
     for entry in manifest:
         if entry["name"] in constants:
