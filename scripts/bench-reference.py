@@ -59,12 +59,12 @@ def load(kind, directory):
 
 
 def vision_model(kind, directory):
-    """The reference network as a function of pixels: CLIPModel.get_image_features, or EfficientNet-Lite0's logits
-    (efficientnet_lite_pytorch, with the weights of DIR/model.safetensors)."""
-    if kind == "clip":
-        from transformers import CLIPModel
+    """The reference network as a function of pixels: CLIPModel's or SiglipModel's get_image_features, or
+    EfficientNet-Lite0's logits (efficientnet_lite_pytorch, with the weights of DIR/model.safetensors)."""
+    if kind in ("clip", "siglip"):
+        from transformers import CLIPModel, SiglipModel
 
-        model = CLIPModel.from_pretrained(directory).eval()
+        model = (CLIPModel if kind == "clip" else SiglipModel).from_pretrained(directory).eval()
 
         class Features(torch.nn.Module):
             def __init__(self):
@@ -126,16 +126,18 @@ def vision_end_to_end(kind, directory, seconds, files):
 
     from transformers.image_utils import load_image
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
 
     model, _ = vision_model(kind, directory)
     config = _json.load(open(f"{directory}/preprocessor_config.json"))
     config.pop("image_processor_type", None)
     config.pop("feature_extractor_type", None)
+    config.pop("processor_class", None)
     if isinstance(config.get("size"), int):
         config["size"] = {"shortest_edge": config["size"]}
     if isinstance(config.get("crop_size"), int):
         config["crop_size"] = {"height": config["crop_size"], "width": config["crop_size"]}
-    processor = CLIPImageProcessorPil(**config)
+    processor = (SiglipImageProcessorPil if kind == "siglip" else CLIPImageProcessorPil)(**config)
 
     def run():
         pixels = processor(images=[load_image(f) for f in files], return_tensors="pt")["pixel_values"]
@@ -146,6 +148,17 @@ def vision_end_to_end(kind, directory, seconds, files):
 
 def audio_model(kind, directory):
     """The encoder as a function of a batch of features, returning Chorus's embedding (normalised)."""
+    if kind.startswith("clap"):
+        from transformers import ClapFeatureExtractor, ClapModel
+
+        model = ClapModel.from_pretrained(directory).eval()
+
+        def run(features, frames):
+            # One clip per call in the reference's own extractor marks it "longer": the fused branch runs, as in Chorus.
+            out = model.get_audio_features(input_features=features, is_longer=torch.ones(features.shape[0], 1, dtype=torch.bool))
+            return out.pooler_output if hasattr(out, "pooler_output") else out
+
+        return run, ClapFeatureExtractor.from_pretrained(directory)
     if kind == "whisper-base":
         from transformers import WhisperFeatureExtractor, WhisperModel
 
@@ -159,7 +172,7 @@ def audio_model(kind, directory):
 
 
 def audio_features(extractor, samples):
-    out = extractor(samples, sampling_rate=16000, return_tensors="pt")
+    out = extractor(samples, sampling_rate=extractor.sampling_rate, return_tensors="pt")
     return out["input_features"] if "input_features" in out else out["input_values"]
 
 
@@ -170,7 +183,8 @@ def audio(kind, directory, batch, seconds, samples_file):
 
     run_model, extractor = audio_model(kind, directory)
     samples = np.fromfile(samples_file, dtype=np.float32)
-    features = audio_features(extractor, samples).repeat(batch, *([1] * 2))
+    features = audio_features(extractor, samples)
+    features = features.repeat(batch, *([1] * (features.dim() - 1)))
     frames = min(1500, math.ceil(len(samples) / 320))
     first = run_model(features[:1], frames)[0].tolist()
     return {"clips_per_second": timed(lambda: run_model(features, frames), batch, seconds), "first": first}
@@ -190,7 +204,8 @@ def audio_end_to_end(kind, directory, batch, seconds, path):
         for _ in range(batch):
             data, rate = soundfile.read(path, dtype="float32", always_2d=True)
             mono = data.mean(axis=1, dtype=np.float32)
-            clips.append(mono if rate == 16000 else soxr.resample(mono, rate, 16000, quality="HQ").astype(np.float32))
+            target = extractor.sampling_rate
+            clips.append(mono if rate == target else soxr.resample(mono, rate, target, quality="HQ").astype(np.float32))
         features = torch.cat([audio_features(extractor, c) for c in clips])
         return run_model(features, min(1500, math.ceil(len(clips[0]) / 320)))
 

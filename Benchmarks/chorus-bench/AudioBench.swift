@@ -4,7 +4,8 @@ import Media
 import Tensor
 
 /// `chorus-bench audio`: 10-second clips/s of the Whisper-base and AST-base encoder shapes (random weights written
-/// by the reference), model only and decode + resample + features + encode from a 44.1 kHz stereo FLAC, beside
+/// by the reference) and of CLAP's audio towers (HTS-AT tiny and base with fusion, the synthetic checkpoints the
+/// parity tests write), model only and decode + resample + features + encode from a 44.1 kHz stereo FLAC, beside
 /// PyTorch on the same weights and samples in the same run.
 enum AudioBench {
   static let work = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-audio").path
@@ -20,13 +21,19 @@ enum AudioBench {
       sox.waitUntilExit()
     }
     let data = try Data(contentsOf: URL(fileURLWithPath: clip))
-    let samples = try AudioReader(data, targetRate: 16000, maxSeconds: 60).readAll()
-    let samplesFile = work + "/clip-16k.f32"
-    try samples.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: samplesFile)) }
     print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(seconds) s per figure; clip: 10 s, 44.1 kHz stereo FLAC")
     let batches = (option("--batches") ?? "1,4").split(separator: ",").compactMap { Int($0) }
-    for model in ["whisper-base", "ast-base"] where option("--only") == nil || option("--only") == model {
-      let directory = work + "/" + model
+    let synthetic = root.appendingPathComponent(".build/synthetic-checkpoints").path
+    let found = (try? FileManager.default.contentsOfDirectory(atPath: synthetic))?.sorted() ?? []
+    var models = ["whisper-base", "ast-base"].map { ($0, work + "/" + $0) }
+    for name in ["clap-htsat-unfused", "clap-larger-fused"] {
+      if let directory = found.first(where: { $0.hasPrefix(name + "-") }) {
+        models.append((name, synthetic + "/" + directory))
+      } else {
+        print("\(name): not measured; `swift test --filter ClapParityTests` writes its checkpoint first")
+      }
+    }
+    for (model, directory) in models where option("--only") == nil || option("--only") == model {
       if !FileManager.default.fileExists(atPath: directory + "/model.safetensors") {
         guard runReference(["make-audio", model, directory]) != nil else {
           print("\(model): no reference Python to write the weights (--python)")
@@ -36,15 +43,19 @@ enum AudioBench {
       let loaded = try ModelDirectory.load(directory)
       let encoder = loaded.audio!
       let frontEnd = try AudioFrontEnds.load(configFile: URL(fileURLWithPath: directory + "/preprocessor_config.json"), fallback: model.hasPrefix("whisper") ? "whisper" : "ast")
+      let rate = frontEnd.samplingRate
+      let samples = try AudioReader(data, targetRate: rate, maxSeconds: 60).readAll()
+      let samplesFile = work + "/clip-\(rate).f32"
+      try samples.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: samplesFile)) }
       print("\n\(model) (\(encoder.architecture), \(encoder.dimension)-d)")
       let features = frontEnd.features(samples[...])
       let ours = l2Normalized(encoder.embed(features: [features], samples: [samples.count])[0])
       for batch in batches {
-        let modelOnly = rate(batch) { _ = encoder.embed(features: Array(repeating: features, count: batch), samples: Array(repeating: samples.count, count: batch)) }
-        let endToEnd = rate(batch) {
+        let modelOnly = Self.rate(batch) { _ = encoder.embed(features: Array(repeating: features, count: batch), samples: Array(repeating: samples.count, count: batch)) }
+        let endToEnd = Self.rate(batch) {
           var all: [[Float]] = [], counts: [Int] = []
           for _ in 0..<batch {
-            let clipSamples = try! AudioReader(data, targetRate: 16000, maxSeconds: 60).readAll()
+            let clipSamples = try! AudioReader(data, targetRate: rate, maxSeconds: 60).readAll()
             all.append(frontEnd.features(clipSamples[...]))
             counts.append(clipSamples.count)
           }

@@ -41,6 +41,18 @@ enum VisionBench {
     } else {
       print("CLIP ViT-B/32 skipped: its random checkpoint is made by the reference; pass --python VENV/bin/python (a venv with torch and transformers)")
     }
+    // SigLIP base (siglip-base-patch16-224's shape and preprocessing) on the synthetic weights the parity tests write.
+    let synthetic = root.appendingPathComponent(".build/synthetic-checkpoints")
+    if let found = (try? FileManager.default.contentsOfDirectory(atPath: synthetic.path))?.sorted().first(where: { $0.hasPrefix("siglip-base-") }) {
+      let directory = synthetic.appendingPathComponent(found)
+      models.append(
+        Model(
+          name: "SigLIP base/16 vision tower (synthetic weights, real shape)", kind: "siglip", directory: directory.path,
+          encoder: try SiglipVisionEncoder(
+            config: ModelConfig(directory: directory), checkpoint: SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path))))
+    } else {
+      print("SigLIP skipped: `swift test --filter SiglipParityTests` writes its checkpoint first")
+    }
     let photos = try photoFiles()
     for model in models where option("--model").map({ $0 == model.kind }) ?? true {
       print("\(model.name), \(seconds) s per figure")

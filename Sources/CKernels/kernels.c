@@ -128,14 +128,24 @@ CLONES void chorus_silu(float *restrict x, size_t count) {
   for (size_t i = 0; i < count; i++) x[i] = x[i] / (1 + chorus_exp(-x[i]));
 }
 
+// Max and sum over 16 lanes, the exponentials in their own loop: each pass vectorizes (a single running sum
+// would not, without reassociation). Short rows (Swin's 64-token windows) spend most of their time here.
 CLONES void chorus_softmax(float *restrict row, size_t count) {
+  float lanes[16];
+  for (int k = 0; k < 16; k++) lanes[k] = -INFINITY;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    for (int k = 0; k < 16; k++) lanes[k] = row[i + k] > lanes[k] ? row[i + k] : lanes[k];
   float maximum = -INFINITY;
-  for (size_t i = 0; i < count; i++) maximum = row[i] > maximum ? row[i] : maximum;
+  for (int k = 0; k < 16; k++) maximum = lanes[k] > maximum ? lanes[k] : maximum;
+  for (; i < count; i++) maximum = row[i] > maximum ? row[i] : maximum;
+  for (i = 0; i < count; i++) row[i] = chorus_exp(row[i] - maximum);
+  for (int k = 0; k < 16; k++) lanes[k] = 0;
+  for (i = 0; i + 16 <= count; i += 16)
+    for (int k = 0; k < 16; k++) lanes[k] += row[i + k];
   float sum = 0;
-  for (size_t i = 0; i < count; i++) {
-    row[i] = chorus_exp(row[i] - maximum);
-    sum += row[i];
-  }
+  for (int k = 0; k < 16; k++) sum += lanes[k];
+  for (; i < count; i++) sum += row[i];
   float inverse = 1 / sum;
-  for (size_t i = 0; i < count; i++) row[i] *= inverse;
+  for (i = 0; i < count; i++) row[i] *= inverse;
 }
