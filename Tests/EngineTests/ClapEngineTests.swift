@@ -78,4 +78,26 @@ final class ClapEngineTests: XCTestCase {
     XCTAssertEqual(message(2), "audio: the clip is silent (every sample is 0): there is no sound to describe")
     XCTAssertNoThrow(try results[3].get())
   }
+
+  /// A CLAP or SigLIP directory without its preprocessor or tokenizer file stops start-up naming the file.
+  func testMissingPreprocessorOrTokenizerFilesAreNamedAtStartUp() throws {
+    for (fixture, missing, expected) in [
+      ("clap-htsat-unfused", "preprocessor_config.json", "preprocessor_config.json: missing or unreadable"),
+      ("clap-htsat-unfused", "tokenizer.json", "no tokenizer.json, vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spiece.model"),
+      ("siglip-base", "preprocessor_config.json", "preprocessor_config.json: missing or unreadable"),
+      ("siglip-base", "spiece.model", "no tokenizer.json, vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or spiece.model"),
+    ] {
+      let complete = try SyntheticCheckpoint.directory(for: Self.encoderFixtures.appendingPathComponent(fixture))
+      let partial = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-partial-\(UUID().uuidString)")
+      try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(at: partial) }
+      for name in try FileManager.default.contentsOfDirectory(atPath: complete.path) where name != missing {
+        try FileManager.default.createSymbolicLink(at: partial.appendingPathComponent(name), withDestinationURL: complete.appendingPathComponent(name))
+      }
+      XCTAssertThrowsError(try Engine(models: ["broken": partial.path], logger: Logger(label: "test"))) { error in
+        XCTAssertTrue("\(error)".contains(expected), "\(fixture) without \(missing): \(error)")
+        XCTAssertTrue("\(error)".contains(partial.path), "the directory is named: \(error)")
+      }
+    }
+  }
 }

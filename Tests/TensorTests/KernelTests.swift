@@ -57,6 +57,33 @@ final class KernelTests: XCTestCase {
     XCTAssertEqual(q.data[0], 1 / (1 + expf(-1.702)), accuracy: 1e-6)
   }
 
+  /// GELU's tanh form (as v·σ(2u)) against PyTorch's formula with libm's tanh, over −12…12 and the extremes.
+  func testTanhGELUMatchesItsDefinition() {
+    let values = stride(from: -12.0 as Float, through: 12, by: 0.001).map { $0 } + [-1e4, -90, 90, 1e4, 0, 1e-8]
+    let x = Tensor(shape: [values.count], values: values)
+    Activation.geluTanh.apply(x)
+    var worst: Float = 0
+    for (index, v) in values.enumerated() {
+      let reference = 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+      worst = max(worst, abs(x.data[index] - reference) / max(1, abs(reference)))
+    }
+    XCTAssertLessThan(worst, 5e-7)
+  }
+
+  /// The softmax kernel against the sequential definition for row lengths around its 16-lane blocks.
+  func testSoftmaxMatchesItsDefinition() {
+    var generator = SystemRandomNumberGenerator()
+    for count in [1, 5, 15, 16, 17, 64, 197] {
+      let values = (0..<count).map { _ in Float.random(in: -30...30, using: &generator) }
+      var row = values
+      row.withUnsafeMutableBufferPointer { softmaxRow($0.baseAddress!, count: count) }
+      let top = values.max()!
+      let total = values.reduce(0.0) { $0 + exp(Double($1 - top)) }
+      for (mine, value) in zip(row, values) { XCTAssertEqual(Double(mine), exp(Double(value - top)) / total, accuracy: 1e-6, "length \(count)") }
+      XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-5)
+    }
+  }
+
   /// Attention against a direct loop: two items of different lengths, two heads, with and without causal mask,
   /// through the short-sequence loops (3 tokens) and the per-head BLAS path (40 tokens), padded and packed; the
   /// grouped-query kernel with as many key/value heads as query heads and no window gives the same.
