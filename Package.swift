@@ -62,9 +62,9 @@ let package = Package(
     .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
     // oneDNN (Debian libdnnl-dev) behind a small C API: linear layers with weights packed once, fp32 or bf16.
     // Measured beside OpenBLAS by `chorus-bench gemm`; the faster-inference issue decides where it serves.
-    .target(name: "CMatmul", path: "Sources/CMatmul", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dnnl")]),
+    .target(name: "CMatmul", path: "Sources/CMatmul", cSettings: [.unsafeFlags(["-O3"])], linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
     // Float32 tensors and the kernels transformers need; GEMM through BLAS.
-    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"]),
+    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels", "CMatmul"]),
     // Tokenizers driven by a model directory's tokenizer files.
     .target(name: "Tokenizers"),
     // Checkpoint formats and one file per architecture.

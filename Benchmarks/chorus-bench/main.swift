@@ -132,6 +132,17 @@ if arguments.count >= 2, arguments[1] == "gemm" {
       let kernel = chorus_matmul_kernel(packed, Int64(m)).map { String(cString: $0) } ?? "?"
       results.append("\(name) \(String(format: "%.1f", gflops)) GFLOP/s (\(kernel), max-abs \(String(format: "%.1e", worst)) of \(String(format: "%.1f", scale)))")
     }
+    // The packed split the encoders use (PackedLinear: a oneDNN part per core, each run on its own thread).
+    let packedSplit = PackedLinear(weight: w)
+    var splitIterations = 0
+    let splitStart = Date()
+    while Date().timeIntervalSince(splitStart) < 1 {
+      packedSplit.apply(x, bias: nil, into: y, accumulate: false)
+      splitIterations += 1
+    }
+    let splitWorst = zip(reference, UnsafeBufferPointer(start: y.data, count: m * n)).map { abs($0 - $1) }.max() ?? 0
+    results.append(
+      "onednn packed split \(String(format: "%.1f", 2.0 * Double(m * n * k) * Double(splitIterations) / Date().timeIntervalSince(splitStart) / 1e9)) GFLOP/s (max-abs \(String(format: "%.1e", splitWorst)))")
     print("m=\(m) n=\(n) k=\(k): " + results.joined(separator: ", "))
   }
   exit(0)

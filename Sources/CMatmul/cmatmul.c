@@ -14,7 +14,11 @@ static void make_engine(void) {
 }
 static _Thread_local dnnl_stream_t thread_stream;
 
-enum { CACHE_SIZE = 64 };
+enum { CACHE_SIZE = 64, SERIAL_CACHE_SIZE = 128 };
+
+// libgomp's: the calling thread's team size for the parallel regions it starts.
+extern void omp_set_num_threads(int);
+static _Thread_local int thread_serial;
 
 struct chorus_matmul {
   int64_t n, k;
@@ -28,6 +32,13 @@ struct chorus_matmul {
     const char *kernel;
   } cache[CACHE_SIZE];
   int next_slot;
+  // Single-threaded primitives, with or without bias, keyed by (rows, bias).
+  struct {
+    int64_t rows;
+    int bias;
+    dnnl_primitive_t primitive;
+  } serial[SERIAL_CACHE_SIZE];
+  int next_serial;
 };
 
 static void fail(char *error, size_t size, const char *what, dnnl_status_t status) {
@@ -184,6 +195,88 @@ int chorus_matmul_run(chorus_matmul *m, const float *x, int64_t rows, float *y, 
   return 0;
 }
 
+static dnnl_primitive_t serial_primitive(chorus_matmul *m, int64_t rows, int bias, dnnl_status_t *status) {
+  pthread_mutex_lock(&m->lock);
+  for (int i = 0; i < SERIAL_CACHE_SIZE; i++) {
+    if (m->serial[i].primitive && m->serial[i].rows == rows && m->serial[i].bias == bias) {
+      dnnl_primitive_t found = m->serial[i].primitive;
+      pthread_mutex_unlock(&m->lock);
+      return found;
+    }
+  }
+  dnnl_memory_desc_t src_md, dst_md, bias_md;
+  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
+  dnnl_primitive_t primitive = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_matmul_desc_t desc;
+  *status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->type, dnnl_ab);
+  if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, dnnl_f32, dnnl_ab);
+  if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
+  if (*status == dnnl_success) *status = dnnl_matmul_desc_init(&desc, &src_md, &m->packed_md, bias ? &bias_md : NULL, &dst_md);
+  if (*status == dnnl_success) *status = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+  if (*status == dnnl_success) *status = dnnl_primitive_create(&primitive, pd);
+  if (*status == dnnl_success && getenv("CHORUS_MATMUL_VERBOSE")) {
+    const char *name = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    fprintf(stderr, "chorus_matmul serial rows=%lld n=%lld k=%lld bias=%d: %s\n", (long long)rows, (long long)m->n, (long long)m->k, bias, name ? name : "?");
+  }
+  if (pd) dnnl_primitive_desc_destroy(pd);
+  if (*status == dnnl_success) {
+    int slot = m->next_serial;
+    m->next_serial = (m->next_serial + 1) % SERIAL_CACHE_SIZE;
+    if (m->serial[slot].primitive) dnnl_primitive_destroy(m->serial[slot].primitive);
+    m->serial[slot].rows = rows;
+    m->serial[slot].bias = bias;
+    m->serial[slot].primitive = primitive;
+  }
+  pthread_mutex_unlock(&m->lock);
+  return primitive;
+}
+
+int chorus_matmul_run_serial(chorus_matmul *m, const float *x, int64_t rows, float *y, const float *bias, char *error, size_t error_size) {
+  if (rows <= 0) return 0;
+  if (m->type != dnnl_f32) {
+    fail(error, error_size, "a serial run (fp32 only)", dnnl_unimplemented);
+    return 1;
+  }
+  if (!thread_serial) {
+    omp_set_num_threads(1);
+    thread_serial = 1;
+  }
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_t primitive = serial_primitive(m, rows, bias != NULL, &status);
+  if (!primitive) {
+    fail(error, error_size, "a matmul for this row count", status);
+    return 1;
+  }
+  if (!thread_stream && dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+    fail(error, error_size, "stream creation", dnnl_runtime_error);
+    return 1;
+  }
+  dnnl_memory_desc_t src_md, dst_md, bias_md;
+  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
+  dnnl_memory_t src = NULL, dst = NULL, bias_memory = NULL;
+  status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, dnnl_f32, dnnl_ab);
+  if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, dnnl_f32, dnnl_ab);
+  if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
+  if (status == dnnl_success) status = dnnl_memory_create(&src, &src_md, engine, (void *)x);
+  if (status == dnnl_success) status = dnnl_memory_create(&dst, &dst_md, engine, y);
+  if (status == dnnl_success && bias) status = dnnl_memory_create(&bias_memory, &bias_md, engine, (void *)bias);
+  if (status == dnnl_success) {
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m->packed}, {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, bias_memory}};
+    status = dnnl_primitive_execute(primitive, thread_stream, bias ? 4 : 3, args);
+    if (status == dnnl_success) status = dnnl_stream_wait(thread_stream);
+  }
+  if (src) dnnl_memory_destroy(src);
+  if (dst) dnnl_memory_destroy(dst);
+  if (bias_memory) dnnl_memory_destroy(bias_memory);
+  if (status != dnnl_success) {
+    fail(error, error_size, "matmul execution", status);
+    return 1;
+  }
+  return 0;
+}
+
 const char *chorus_matmul_kernel(chorus_matmul *m, int64_t rows) {
   const char *kernel = NULL;
   dnnl_status_t status = dnnl_success;
@@ -194,6 +287,8 @@ void chorus_matmul_destroy(chorus_matmul *m) {
   if (!m) return;
   for (int i = 0; i < CACHE_SIZE; i++)
     if (m->cache[i].primitive) dnnl_primitive_destroy(m->cache[i].primitive);
+  for (int i = 0; i < SERIAL_CACHE_SIZE; i++)
+    if (m->serial[i].primitive) dnnl_primitive_destroy(m->serial[i].primitive);
   if (m->packed) dnnl_memory_destroy(m->packed);
   pthread_mutex_destroy(&m->lock);
   free(m);

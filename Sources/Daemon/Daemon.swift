@@ -159,7 +159,11 @@ struct ServingService: Service {
           // Health answers NOT_SERVING (and systemd waits) until every encoder has run a batch: the first
           // request then pays no first-use cost, and the queues know what a batch costs.
           notifier.status("warming up the encoders")
-          try await engine.warmUp(logger: logger)
+          do {
+            try await cancelWhenGracefulShutdown { try await engine.warmUp(logger: logger) }
+          } catch is CancellationError {
+            return  // stopped (SIGTERM) while warming up: a clean stop, never ready
+          }
           health.set(.serving)
           notifier.ready(status: "serving on \(socketName)")
           logger.info(

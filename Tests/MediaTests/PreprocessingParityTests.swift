@@ -38,8 +38,11 @@ final class PreprocessingParityTests: XCTestCase {
   }
 
   func testConfigErrorsNameTheKey() {
-    XCTAssertThrowsError(try ImagePreprocessor(values: ["image_processor_type": "SiglipImageProcessor"], origin: "p.json")) {
-      XCTAssertTrue("\($0)".contains("'image_processor_type' 'SiglipImageProcessor' is not supported"), "\($0)")
+    // SigLIP 2's NaFlex processor resizes to a patch budget, not a size: not supported.
+    XCTAssertThrowsError(try ImagePreprocessor(values: ["image_processor_type": "Siglip2ImageProcessor"], origin: "p.json")) {
+      XCTAssertTrue(
+        "\($0)".contains("'image_processor_type' 'Siglip2ImageProcessor' is not supported (supported: CLIPImageProcessor, ViTImageProcessor, SiglipImageProcessor)"),
+        "\($0)")
     }
     XCTAssertThrowsError(try ImagePreprocessor(values: ["resample": 0], origin: "p.json")) {
       XCTAssertTrue("\($0)".contains("p.json: 'resample' 0 is not supported"), "\($0)")

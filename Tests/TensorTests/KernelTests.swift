@@ -4,6 +4,33 @@ import XCTest
 
 /// Kernels against straightforward loops written from their definitions.
 final class KernelTests: XCTestCase {
+  /// Weights packed once for oneDNN, cut into per-core parts (and into more parts than columns allow), equal the
+  /// plain product with and without bias, written and accumulated, for row counts around the kernels' blocks.
+  func testPackedLinearMatchesTheProduct() {
+    var generator = SystemRandomNumberGenerator()
+    func random(_ shape: [Int]) -> Tensor { Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) }) }
+    for (out, k) in [(40, 24), (200, 96)] {
+      let w = random([out, k]), b = random([out])
+      for parts in [1, 2, 5] {
+        let packed = PackedLinear(weight: w, parts: parts)
+        for rows in [1, 7, 64, 129] {
+          let x = random([rows, k])
+          for bias in [nil, b] {
+            let expected = linear(x, weight: w, bias: bias)
+            let written = Tensor(zeros: [rows, out])
+            packed.apply(x, bias: bias, into: written, accumulate: false)
+            let start = random([rows, out]), accumulated = Tensor(shape: [rows, out], values: start.array)
+            packed.apply(x, bias: bias, into: accumulated, accumulate: true)
+            for i in 0..<rows * out {
+              XCTAssertEqual(written.data[i], expected.data[i], accuracy: 1e-5, "out \(out) parts \(parts) rows \(rows)")
+              XCTAssertEqual(accumulated.data[i], start.data[i] + expected.data[i], accuracy: 1e-5, "out \(out) parts \(parts) rows \(rows)")
+            }
+          }
+        }
+      }
+    }
+  }
+
   func testLinearMatchesDefinition() {
     let x = Tensor(shape: [3, 4], values: (0..<12).map { Float($0) * 0.1 - 0.5 })
     let w = Tensor(shape: [2, 4], values: [1, -1, 0.5, 2, 0, 3, -2, 1])

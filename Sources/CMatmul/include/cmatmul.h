@@ -20,6 +20,11 @@ chorus_matmul *chorus_matmul_create(const float *weights, int64_t n, int64_t k, 
 // `error`. Safe to call from several threads at once.
 int chorus_matmul_run(chorus_matmul *matmul, const float *x, int64_t rows, float *y, char *error, size_t error_size);
 
+// y[rows][n] = x · Wᵀ (+ bias; NULL for none), fp32, on the calling thread alone: the caller splits the work across
+// cores (oneDNN's own OpenMP threads would spin between calls and take the cores from everything else). Primitives
+// are cached per row count. 0 on success; otherwise the reason is in `error`.
+int chorus_matmul_run_serial(chorus_matmul *matmul, const float *x, int64_t rows, float *y, const float *bias, char *error, size_t error_size);
+
 // The oneDNN kernel that serves `rows` (e.g. "brg:avx512_core_bf16"); NULL if none does.
 const char *chorus_matmul_kernel(chorus_matmul *matmul, int64_t rows);
 

@@ -67,7 +67,8 @@ public struct ASTEncoder: AudioEncoder, @unchecked Sendable {
           up: try LinearWeights(l, "intermediate.dense", in: width, out: intermediate),
           down: try LinearWeights(l, "output.dense", in: intermediate, out: width))
       },
-      width: width, heads: heads, activation: activation, placement: .pre)
+      width: width, heads: heads, activation: activation, placement: .pre
+    ).packedForFixedShapes()  // rows repeat (frames × batch): weights packed once for oneDNN
     finalNorm = try NormWeights(w, "layernorm", width: width, epsilon: epsilon)
   }
 

@@ -58,7 +58,8 @@ public struct WhisperEncoder: AudioEncoder, @unchecked Sendable {
           up: try LinearWeights(l, "fc1", in: width, out: intermediate),
           down: try LinearWeights(l, "fc2", in: intermediate, out: width))
       },
-      width: width, heads: heads, activation: activation, placement: .pre)
+      width: width, heads: heads, activation: activation, placement: .pre
+    ).packedForFixedShapes()  // rows repeat (frames × batch): weights packed once for oneDNN
     finalNorm = try NormWeights(w, "layer_norm", width: width, epsilon: epsilon)
   }
 

@@ -25,19 +25,33 @@ public struct Weights {
   }
 }
 
-/// A linear layer's weight [out, in] and bias [out].
+/// A linear layer's weights [out, in] and bias [out]; for towers whose row counts repeat (images and audio: one per
+/// batch size), also the same weights packed once for oneDNN (`packed()`). Text keeps OpenBLAS: its row counts
+/// change with every batch, and a oneDNN primitive takes about 0.3 ms to make for each new one.
 public struct LinearWeights {
   public let weight: Tensor
   public let bias: Tensor?
+  private let packed: LazyPackedLinear?
 
   public init(weight: Tensor, bias: Tensor?) {
     self.weight = weight
     self.bias = bias
+    packed = nil
+  }
+
+  private init(weight: Tensor, bias: Tensor?, packed: LazyPackedLinear?) {
+    self.weight = weight
+    self.bias = bias
+    self.packed = packed
+  }
+
+  /// The same layer multiplied through weights packed once (on first use) for oneDNN, unless `CHORUS_GEMM=openblas`.
+  public func packedForFixedShapes() -> LinearWeights {
+    LinearWeights(weight: weight, bias: bias, packed: PackedLinear.enabled ? LazyPackedLinear(weight: weight) : nil)
   }
 
   public init(_ weights: Weights, _ name: String, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) throws {
-    weight = try weights(name + ".weight", [outFeatures, inFeatures])
-    bias = hasBias ? try weights(name + ".bias", [outFeatures]) : nil
+    self.init(weight: try weights(name + ".weight", [outFeatures, inFeatures]), bias: hasBias ? try weights(name + ".bias", [outFeatures]) : nil)
   }
 
   public var outFeatures: Int { weight.shape[0] }
@@ -49,8 +63,14 @@ public struct LinearWeights {
       bias: parts.allSatisfy { $0.bias != nil } ? Tensor.concatenate(parts.map { $0.bias! }) : nil)
   }
 
+  /// y = x · Wᵀ + b.
   public func apply(_ x: Tensor, into y: Tensor) {
-    linear(x, weight: weight, bias: bias, into: y)
+    if let packed { packed.value.apply(x, bias: bias, into: y, accumulate: false) } else { linear(x, weight: weight, bias: bias, into: y) }
+  }
+
+  /// y += x · Wᵀ + b: a residual add folded into the product.
+  public func accumulate(_ x: Tensor, into y: Tensor) {
+    if let packed { packed.value.apply(x, bias: bias, into: y, accumulate: true) } else { linearAccumulate(x, weight: weight, bias: bias, into: y) }
   }
 }
 

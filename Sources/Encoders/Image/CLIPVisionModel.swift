@@ -37,7 +37,9 @@ public struct CLIPVisionEncoder: ImageEncoder, @unchecked Sendable {
     classEmbedding = try w("embeddings.class_embedding", [width])
     positionEmbedding = try w("embeddings.position_embedding.weight", [patches + 1, width])
     preNorm = try NormWeights(w, "pre_layrnorm", width: width, epsilon: epsilon)
-    stack = try .clipStyle(w, config: config, section: "vision_config", defaults: (width, 12, 12, 3072, 1e-5, "quick_gelu"))
+    // Rows repeat (patches × batch): the projections are packed once for oneDNN.
+    stack = try TransformerStack.clipStyle(w, config: config, section: "vision_config", defaults: (width, 12, 12, 3072, 1e-5, "quick_gelu"))
+      .packedForFixedShapes()
     postNorm = try NormWeights(w, "post_layernorm", width: width, epsilon: epsilon)
     projection = try Weights(file: checkpoint)("visual_projection.weight", [dimension, width])
   }

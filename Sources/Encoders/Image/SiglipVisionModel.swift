@@ -45,7 +45,8 @@ public struct SiglipVisionEncoder: ImageEncoder, @unchecked Sendable {
     patchWeight = try w("embeddings.patch_embedding.weight", [width, 3, patchSize, patchSize]).reshaped([width, 3 * patchSize * patchSize])
     patchBias = try w("embeddings.patch_embedding.bias", [width])
     positionEmbedding = try w("embeddings.position_embedding.weight", [patches, width])
-    stack = try .clipStyle(w, config: config, section: "vision_config", defaults: (width, 12, 12, 3072, 1e-6, "gelu_pytorch_tanh"))
+    stack = try TransformerStack.clipStyle(w, config: config, section: "vision_config", defaults: (width, 12, 12, 3072, 1e-6, "gelu_pytorch_tanh"))
+      .packedForFixedShapes()
     activation = stack.activation
     postNorm = try NormWeights(w, "post_layernorm", width: width, epsilon: epsilon)
     let head = w.scoped("head.")
@@ -108,7 +109,7 @@ public struct SiglipVisionEncoder: ImageEncoder, @unchecked Sendable {
     let intermediate = Tensor(zeros: [batch, poolUp.outFeatures])
     poolUp.apply(normed, into: intermediate)
     activation.apply(intermediate)
-    linearAccumulate(intermediate, weight: poolDown.weight, bias: poolDown.bias, into: pooled)
+    poolDown.accumulate(intermediate, into: pooled)
     return (0..<batch).map { Array(pooled.row($0)) }
   }
 }

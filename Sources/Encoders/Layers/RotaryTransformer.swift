@@ -82,11 +82,11 @@ public struct RotaryTransformer {
         groupedAttention(
           qkv, rowStride: qkvWidth, keyColumn: keyColumn, valueColumn: valueColumn, into: context, layout: layout,
           heads: heads, kvHeads: kvHeads, headDim: headDim, causal: causal, window: layer.window)
-        linearAccumulate(context, weight: layer.attentionOutput.weight, bias: layer.attentionOutput.bias, into: hidden)
+        layer.attentionOutput.accumulate(context, into: hidden)
         layer.mlpNorm.apply(hidden, into: normed)
         layer.up.apply(normed, into: up)
         gatedActivation(up, into: gated, activation: activation)
-        linearAccumulate(gated, weight: layer.down.weight, bias: layer.down.bias, into: hidden)
+        layer.down.accumulate(gated, into: hidden)
       }
       finalNorm.apply(hidden, into: hidden)
     }

@@ -84,16 +84,17 @@ struct SwinBlock {
     self.plan = plan
     self.heads = heads
     norm1 = try NormWeights(w, "layernorm_before", width: width, epsilon: epsilon)
-    qkv = .fused([
+    // Row counts repeat (one per batch size): the projections are packed once for oneDNN.
+    qkv = LinearWeights.fused([
       try LinearWeights(w, "attention.self.query", in: width, out: width),
       try LinearWeights(w, "attention.self.key", in: width, out: width),
       try LinearWeights(w, "attention.self.value", in: width, out: width),
-    ])
-    output = try LinearWeights(w, "attention.output.dense", in: width, out: width)
+    ]).packedForFixedShapes()
+    output = try LinearWeights(w, "attention.output.dense", in: width, out: width).packedForFixedShapes()
     norm2 = try NormWeights(w, "layernorm_after", width: width, epsilon: epsilon)
     let hidden = Int(Double(width) * mlpRatio)
-    up = try LinearWeights(w, "intermediate.dense", in: width, out: hidden)
-    down = try LinearWeights(w, "output.dense", in: hidden, out: width)
+    up = try LinearWeights(w, "intermediate.dense", in: width, out: hidden).packedForFixedShapes()
+    down = try LinearWeights(w, "output.dense", in: hidden, out: width).packedForFixedShapes()
     let configured = 2 * plan.window - 1
     let table = try w("attention.self.relative_position_bias_table", [configured * configured, heads])
     biases = plan.biases(table: table, heads: heads)
@@ -143,7 +144,7 @@ struct SwinBlock {
     let intermediate = workspace.tensor(4, [rows, up.outFeatures])
     up.apply(normed, into: intermediate)
     activation.apply(intermediate)
-    linearAccumulate(intermediate, weight: down.weight, bias: down.bias, into: hidden)
+    down.accumulate(intermediate, into: hidden)
   }
 }
 

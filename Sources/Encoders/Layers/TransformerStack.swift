@@ -12,6 +12,13 @@ public struct EncoderLayerWeights {
   public var up: LinearWeights
   public var down: LinearWeights
 
+  /// The layer with its four projections packed for oneDNN (towers with repeating row counts: images, audio).
+  public func packedForFixedShapes() -> EncoderLayerWeights {
+    EncoderLayerWeights(
+      qkv: qkv.packedForFixedShapes(), attentionOutput: attentionOutput.packedForFixedShapes(), norm1: norm1, norm2: norm2,
+      up: up.packedForFixedShapes(), down: down.packedForFixedShapes())
+  }
+
   public init(qkv: LinearWeights, attentionOutput: LinearWeights, norm1: NormWeights, norm2: NormWeights, up: LinearWeights, down: LinearWeights) {
     self.qkv = qkv
     self.attentionOutput = attentionOutput
@@ -49,6 +56,11 @@ public struct TransformerStack {
     self.placement = placement
   }
 
+  /// The same stack with every layer's projections packed for oneDNN (images and audio: see `LinearWeights`).
+  public func packedForFixedShapes() -> TransformerStack {
+    TransformerStack(layers: layers.map { $0.packedForFixedShapes() }, width: width, heads: heads, activation: activation, placement: placement)
+  }
+
   /// Runs every layer over `hidden` ([batch·sequence, width]) in place.
   /// `lengths[b]` real tokens per item; `causal` masks future keys (CLIP text); `attentionBias` ([heads,
   /// sequence, sequence]) is added to every layer's attention scores (MPNet).
@@ -76,14 +88,14 @@ public struct TransformerStack {
       attention(
         q: qkv.data, k: qkv.data + width, v: qkv.data + 2 * width, rowStride: 3 * width, into: context,
         layout: layout, heads: heads, causal: causal, bias: bias.map { UnsafePointer($0.data) })
-      linearAccumulate(context, weight: layer.attentionOutput.weight, bias: layer.attentionOutput.bias, into: hidden)
+      layer.attentionOutput.accumulate(context, into: hidden)
       if placement == .post { layer.norm1.apply(hidden) }
 
       // MLP block.
       if placement == .pre { layer.norm2.apply(hidden, into: normed) }
       layer.up.apply(normed, into: intermediate)
       activation.apply(intermediate)
-      linearAccumulate(intermediate, weight: layer.down.weight, bias: layer.down.bias, into: hidden)
+      layer.down.accumulate(intermediate, into: hidden)
       if placement == .post { layer.norm2.apply(hidden) }
     }
   }

@@ -1,0 +1,103 @@
+import CBLAS
+import CMatmul
+import Foundation
+import Synchronization
+
+/// A linear layer's weights packed once into oneDNN's preferred layout, cut by output columns into one part per
+/// core: each core multiplies its part on its own thread (as `gemmOverOutputs` does with OpenBLAS), so no library
+/// thread pool spins between calls, and no weight is packed again per call (OpenBLAS repacks W on every call).
+/// A part oneDNN cannot run falls back to OpenBLAS for its columns, so a call always completes.
+public final class PackedLinear: Sendable {
+  public let outFeatures: Int
+  public let inFeatures: Int
+  private let weight: Tensor
+  private let parts: [Part]
+  /// Dense outputs of the parts before they go into y's rows (oneDNN's fast kernels want a dense output).
+  private let scratchPool = WorkspacePool()
+
+  private struct Part: @unchecked Sendable {
+    let columns: Range<Int>
+    let matmul: OpaquePointer?
+  }
+
+  /// Whether linear layers are packed for oneDNN or left to OpenBLAS (`CHORUS_GEMM=openblas`).
+  public static let enabled = ProcessInfo.processInfo.environment["CHORUS_GEMM"] != "openblas"
+
+  public init(weight: Tensor, parts count: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    self.weight = weight
+    outFeatures = weight.shape[0]
+    inFeatures = weight.shape[1]
+    // Whole 16-column blocks (a kernel's vector width) per part, one part per core.
+    let blocks = (outFeatures + 15) / 16, perPart = (blocks + max(1, count) - 1) / max(1, count)
+    var error = [CChar](repeating: 0, count: 256)
+    parts = stride(from: 0, to: blocks, by: perPart).map { first in
+      let columns = first * 16..<min((first + perPart) * 16, weight.shape[0])
+      let matmul = chorus_matmul_create(
+        weight.data + columns.lowerBound * weight.shape[1], Int64(columns.count), Int64(weight.shape[1]), CHORUS_MATMUL_FP32, &error, error.count)
+      return Part(columns: columns, matmul: matmul)
+    }
+  }
+
+  deinit {
+    for part in parts { chorus_matmul_destroy(part.matmul) }
+  }
+
+  /// y = x · Wᵀ + b, or y += x · Wᵀ + b when `accumulate`.
+  public func apply(_ x: Tensor, bias: Tensor?, into y: Tensor, accumulate: Bool) {
+    let rows = x.count / inFeatures, out = outFeatures, k = inFeatures
+    precondition(y.count == rows * out, "packed linear: output \(y.shape) for \(rows)×\(out)")
+    let parts = self.parts, weight = self.weight, scratchPool = self.scratchPool
+    parallelChunks(parts.count) { range in
+      var error = [CChar](repeating: 0, count: 256)
+      for index in range {
+        let part = parts[index], first = part.columns.lowerBound, width = part.columns.count
+        if let matmul = part.matmul {
+          let done = scratchPool.withWorkspace { workspace -> Bool in
+            let scratch = workspace.tensor(0, [rows * width]).data
+            guard chorus_matmul_run_serial(matmul, x.data, Int64(rows), scratch, bias.map { UnsafePointer($0.data + first) }, &error, error.count) == 0
+            else { return false }
+            for r in 0..<rows {
+              let target = y.data + r * out + first, source = scratch + r * width
+              if accumulate {
+                for c in 0..<width { target[c] += source[c] }
+              } else {
+                target.update(from: source, count: width)
+              }
+            }
+            return true
+          }
+          if done { continue }
+        }
+        // OpenBLAS for these columns: bias first, then the product added (β = 1) or written (β = 0).
+        if let bias {
+          for r in 0..<rows {
+            let row = y.data + r * out + first
+            for c in 0..<part.columns.count { row[c] = (accumulate ? row[c] : 0) + bias.data[first + c] }
+          }
+        }
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(part.columns.count), Int32(k), 1, x.data, Int32(k),
+          weight.data + first * k, Int32(k), accumulate || bias != nil ? 1 : 0, y.data + first, Int32(out))
+      }
+    }
+  }
+}
+
+/// Packs a layer's weights on first use: layers whose weights only feed a fused one (q, k, v) are never packed.
+public final class LazyPackedLinear: Sendable {
+  private let weight: Tensor
+  private let packed = Mutex<PackedLinear?>(nil)
+
+  public init(weight: Tensor) {
+    self.weight = weight
+  }
+
+  public var value: PackedLinear {
+    packed.withLock { slot in
+      if let slot { return slot }
+      let made = PackedLinear(weight: weight)
+      slot = made
+      return made
+    }
+  }
+}
