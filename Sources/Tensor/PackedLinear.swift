@@ -7,6 +7,9 @@ import Synchronization
 /// core: each core multiplies its part on its own thread (as `gemmOverOutputs` does with OpenBLAS), so no library
 /// thread pool spins between calls, and no weight is packed again per call (OpenBLAS repacks W on every call).
 /// A part oneDNN cannot run falls back to OpenBLAS for its columns, so a call always completes.
+///
+/// Only oneDNN's brgemm kernels (AVX-512 and up) beat OpenBLAS here; on an AVX2 CPU oneDNN 2.6 offers its jit GEMM,
+/// 3–5 % slower than OpenBLAS on these shapes (measured with ONEDNN_MAX_CPU_ISA=AVX2), so packing is declined there.
 public final class PackedLinear: Sendable {
   public let outFeatures: Int
   public let inFeatures: Int
@@ -22,6 +25,12 @@ public final class PackedLinear: Sendable {
 
   /// Whether linear layers are packed for oneDNN or left to OpenBLAS (`CHORUS_GEMM=openblas`).
   public static let enabled = ProcessInfo.processInfo.environment["CHORUS_GEMM"] != "openblas"
+
+  /// nil when oneDNN would not run these weights on a brgemm kernel (see above): the caller keeps OpenBLAS.
+  public convenience init?(ifFasterFor weight: Tensor) {
+    self.init(weight: weight)
+    guard let first = parts.first?.matmul, let kernel = chorus_matmul_kernel(first, 256), String(cString: kernel).hasPrefix("brg") else { return nil }
+  }
 
   public init(weight: Tensor, parts count: Int = ProcessInfo.processInfo.activeProcessorCount) {
     self.weight = weight
@@ -83,20 +92,21 @@ public final class PackedLinear: Sendable {
   }
 }
 
-/// Packs a layer's weights on first use: layers whose weights only feed a fused one (q, k, v) are never packed.
+/// Packs a layer's weights on first use (layers whose weights only feed a fused one, q, k, v, are never packed);
+/// nil when packing would not be faster on this CPU.
 public final class LazyPackedLinear: Sendable {
   private let weight: Tensor
-  private let packed = Mutex<PackedLinear?>(nil)
+  private let packed = Mutex<PackedLinear??>(nil)
 
   public init(weight: Tensor) {
     self.weight = weight
   }
 
-  public var value: PackedLinear {
+  public var value: PackedLinear? {
     packed.withLock { slot in
       if let slot { return slot }
-      let made = PackedLinear(weight: weight)
-      slot = made
+      let made = PackedLinear(ifFasterFor: weight)
+      slot = .some(made)
       return made
     }
   }

@@ -45,7 +45,8 @@ public struct LinearWeights {
     self.packed = packed
   }
 
-  /// The same layer multiplied through weights packed once (on first use) for oneDNN, unless `CHORUS_GEMM=openblas`.
+  /// The same layer multiplied through weights packed once (on first use) for oneDNN, unless `CHORUS_GEMM=openblas`
+  /// or the CPU lacks the kernels that make it faster (`PackedLinear(ifFasterFor:)`).
   public func packedForFixedShapes() -> LinearWeights {
     LinearWeights(weight: weight, bias: bias, packed: PackedLinear.enabled ? LazyPackedLinear(weight: weight) : nil)
   }
@@ -65,12 +66,12 @@ public struct LinearWeights {
 
   /// y = x · Wᵀ + b.
   public func apply(_ x: Tensor, into y: Tensor) {
-    if let packed { packed.value.apply(x, bias: bias, into: y, accumulate: false) } else { linear(x, weight: weight, bias: bias, into: y) }
+    if let packed = packed?.value { packed.apply(x, bias: bias, into: y, accumulate: false) } else { linear(x, weight: weight, bias: bias, into: y) }
   }
 
   /// y += x · Wᵀ + b: a residual add folded into the product.
   public func accumulate(_ x: Tensor, into y: Tensor) {
-    if let packed { packed.value.apply(x, bias: bias, into: y, accumulate: true) } else { linearAccumulate(x, weight: weight, bias: bias, into: y) }
+    if let packed = packed?.value { packed.apply(x, bias: bias, into: y, accumulate: true) } else { linearAccumulate(x, weight: weight, bias: bias, into: y) }
   }
 }
 
