@@ -14,7 +14,7 @@ static void make_engine(void) {
 }
 static _Thread_local dnnl_stream_t thread_stream;
 
-enum { CACHE_SIZE = 64, SERIAL_CACHE_SIZE = 128 };
+enum { CACHE_SIZE = 128 };
 
 // libgomp's: the calling thread's team size for the parallel regions it starts.
 extern void omp_set_num_threads(int);
@@ -28,42 +28,38 @@ struct chorus_matmul {
   pthread_mutex_t lock;          // guards the primitive cache
   struct {
     int64_t rows;
+    int bias;
     dnnl_primitive_t primitive;
     const char *kernel;
   } cache[CACHE_SIZE];
   int next_slot;
-  // Single-threaded primitives, with or without bias, keyed by (rows, bias).
-  struct {
-    int64_t rows;
-    int bias;
-    dnnl_primitive_t primitive;
-  } serial[SERIAL_CACHE_SIZE];
-  int next_serial;
 };
 
 static void fail(char *error, size_t size, const char *what, dnnl_status_t status) {
   if (error && size) snprintf(error, size, "oneDNN: %s failed (status %d)", what, (int)status);
 }
 
-// The matmul primitive for `rows` rows against the packed weights, from the cache or made now.
-static dnnl_primitive_t primitive_for(chorus_matmul *m, int64_t rows, const char **kernel, dnnl_status_t *status) {
+// The matmul primitive for `rows` rows (with a bias input or not) against the packed weights, from the cache or
+// made now. A primitive runs with as many threads as its caller's OpenMP setting gives it.
+static dnnl_primitive_t primitive_for(chorus_matmul *m, int64_t rows, int bias, const char **kernel, dnnl_status_t *status) {
   pthread_mutex_lock(&m->lock);
   for (int i = 0; i < CACHE_SIZE; i++) {
-    if (m->cache[i].primitive && m->cache[i].rows == rows) {
+    if (m->cache[i].primitive && m->cache[i].rows == rows && m->cache[i].bias == bias) {
       dnnl_primitive_t found = m->cache[i].primitive;
       if (kernel) *kernel = m->cache[i].kernel;
       pthread_mutex_unlock(&m->lock);
       return found;
     }
   }
-  dnnl_memory_desc_t src_md, dst_md;
-  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n};
+  dnnl_memory_desc_t src_md, dst_md, bias_md;
+  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
   dnnl_primitive_t primitive = NULL;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_matmul_desc_t desc;
   *status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->type, dnnl_ab);
   if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, dnnl_f32, dnnl_ab);
-  if (*status == dnnl_success) *status = dnnl_matmul_desc_init(&desc, &src_md, &m->packed_md, NULL, &dst_md);
+  if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
+  if (*status == dnnl_success) *status = dnnl_matmul_desc_init(&desc, &src_md, &m->packed_md, bias ? &bias_md : NULL, &dst_md);
   if (*status == dnnl_success) *status = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
   if (*status == dnnl_success) *status = dnnl_primitive_create(&primitive, pd);
   const char *name = NULL;
@@ -74,6 +70,7 @@ static dnnl_primitive_t primitive_for(chorus_matmul *m, int64_t rows, const char
     m->next_slot = (m->next_slot + 1) % CACHE_SIZE;
     if (m->cache[slot].primitive) dnnl_primitive_destroy(m->cache[slot].primitive);
     m->cache[slot].rows = rows;
+    m->cache[slot].bias = bias;
     m->cache[slot].primitive = primitive;
     m->cache[slot].kernel = name;  // a static string of the library
     if (kernel) *kernel = name;
@@ -154,101 +151,9 @@ static void to_bf16(const float *x, uint16_t *out, int64_t count) {
   }
 }
 
-int chorus_matmul_run(chorus_matmul *m, const float *x, int64_t rows, float *y, char *error, size_t error_size) {
-  if (rows <= 0) return 0;
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_t primitive = primitive_for(m, rows, NULL, &status);
-  if (!primitive) {
-    fail(error, error_size, "a matmul for this row count", status);
-    return 1;
-  }
-  if (!thread_stream && dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
-    fail(error, error_size, "stream creation", dnnl_runtime_error);
-    return 1;
-  }
-  uint16_t *rounded = NULL;
-  const void *source = x;
-  if (m->type == dnnl_bf16) {
-    rounded = malloc((size_t)(rows * m->k) * sizeof *rounded);
-    to_bf16(x, rounded, rows * m->k);
-    source = rounded;
-  }
-  dnnl_memory_desc_t src_md, dst_md;
-  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n};
-  dnnl_memory_t src = NULL, dst = NULL;
-  status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->type, dnnl_ab);
-  if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, dnnl_f32, dnnl_ab);
-  if (status == dnnl_success) status = dnnl_memory_create(&src, &src_md, engine, (void *)source);
-  if (status == dnnl_success) status = dnnl_memory_create(&dst, &dst_md, engine, y);
-  if (status == dnnl_success) {
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m->packed}, {DNNL_ARG_DST, dst}};
-    status = dnnl_primitive_execute(primitive, thread_stream, 3, args);
-    if (status == dnnl_success) status = dnnl_stream_wait(thread_stream);
-  }
-  if (src) dnnl_memory_destroy(src);
-  if (dst) dnnl_memory_destroy(dst);
-  free(rounded);
-  if (status != dnnl_success) {
-    fail(error, error_size, "matmul execution", status);
-    return 1;
-  }
-  return 0;
-}
-
-static dnnl_primitive_t serial_primitive(chorus_matmul *m, int64_t rows, int bias, dnnl_status_t *status) {
-  pthread_mutex_lock(&m->lock);
-  for (int i = 0; i < SERIAL_CACHE_SIZE; i++) {
-    if (m->serial[i].primitive && m->serial[i].rows == rows && m->serial[i].bias == bias) {
-      dnnl_primitive_t found = m->serial[i].primitive;
-      pthread_mutex_unlock(&m->lock);
-      return found;
-    }
-  }
-  dnnl_memory_desc_t src_md, dst_md, bias_md;
-  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
-  dnnl_primitive_t primitive = NULL;
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_matmul_desc_t desc;
-  *status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->type, dnnl_ab);
-  if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, dnnl_f32, dnnl_ab);
-  if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
-  if (*status == dnnl_success) *status = dnnl_matmul_desc_init(&desc, &src_md, &m->packed_md, bias ? &bias_md : NULL, &dst_md);
-  if (*status == dnnl_success) *status = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
-  if (*status == dnnl_success) *status = dnnl_primitive_create(&primitive, pd);
-  if (*status == dnnl_success && getenv("CHORUS_MATMUL_VERBOSE")) {
-    const char *name = NULL;
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
-    fprintf(stderr, "chorus_matmul serial rows=%lld n=%lld k=%lld bias=%d: %s\n", (long long)rows, (long long)m->n, (long long)m->k, bias, name ? name : "?");
-  }
-  if (pd) dnnl_primitive_desc_destroy(pd);
-  if (*status == dnnl_success) {
-    int slot = m->next_serial;
-    m->next_serial = (m->next_serial + 1) % SERIAL_CACHE_SIZE;
-    if (m->serial[slot].primitive) dnnl_primitive_destroy(m->serial[slot].primitive);
-    m->serial[slot].rows = rows;
-    m->serial[slot].bias = bias;
-    m->serial[slot].primitive = primitive;
-  }
-  pthread_mutex_unlock(&m->lock);
-  return primitive;
-}
-
-int chorus_matmul_run_serial(chorus_matmul *m, const float *x, int64_t rows, float *y, const float *bias, char *error, size_t error_size) {
-  if (rows <= 0) return 0;
-  if (m->type != dnnl_f32) {
-    fail(error, error_size, "a serial run (fp32 only)", dnnl_unimplemented);
-    return 1;
-  }
-  if (!thread_serial) {
-    omp_set_num_threads(1);
-    thread_serial = 1;
-  }
-  dnnl_status_t status = dnnl_success;
-  dnnl_primitive_t primitive = serial_primitive(m, rows, bias != NULL, &status);
-  if (!primitive) {
-    fail(error, error_size, "a matmul for this row count", status);
-    return 1;
-  }
+// Runs `primitive` on x (already in the weights' type) into y[rows][n], with `bias` when given, on this thread's stream.
+static int execute(chorus_matmul *m, dnnl_primitive_t primitive, const void *source, int64_t rows, float *y, const float *bias, char *error,
+                   size_t error_size) {
   if (!thread_stream && dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
     fail(error, error_size, "stream creation", dnnl_runtime_error);
     return 1;
@@ -256,10 +161,10 @@ int chorus_matmul_run_serial(chorus_matmul *m, const float *x, int64_t rows, flo
   dnnl_memory_desc_t src_md, dst_md, bias_md;
   dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
   dnnl_memory_t src = NULL, dst = NULL, bias_memory = NULL;
-  status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, dnnl_f32, dnnl_ab);
+  dnnl_status_t status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->type, dnnl_ab);
   if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, dnnl_f32, dnnl_ab);
   if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
-  if (status == dnnl_success) status = dnnl_memory_create(&src, &src_md, engine, (void *)x);
+  if (status == dnnl_success) status = dnnl_memory_create(&src, &src_md, engine, (void *)source);
   if (status == dnnl_success) status = dnnl_memory_create(&dst, &dst_md, engine, y);
   if (status == dnnl_success && bias) status = dnnl_memory_create(&bias_memory, &bias_md, engine, (void *)bias);
   if (status == dnnl_success) {
@@ -277,18 +182,55 @@ int chorus_matmul_run_serial(chorus_matmul *m, const float *x, int64_t rows, flo
   return 0;
 }
 
+int chorus_matmul_run(chorus_matmul *m, const float *x, int64_t rows, float *y, char *error, size_t error_size) {
+  if (rows <= 0) return 0;
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_t primitive = primitive_for(m, rows, 0, NULL, &status);
+  if (!primitive) {
+    fail(error, error_size, "a matmul for this row count", status);
+    return 1;
+  }
+  uint16_t *rounded = NULL;
+  const void *source = x;
+  if (m->type == dnnl_bf16) {
+    rounded = malloc((size_t)(rows * m->k) * sizeof *rounded);
+    to_bf16(x, rounded, rows * m->k);
+    source = rounded;
+  }
+  int result = execute(m, primitive, source, rows, y, NULL, error, error_size);
+  free(rounded);
+  return result;
+}
+
+int chorus_matmul_run_serial(chorus_matmul *m, const float *x, int64_t rows, float *y, const float *bias, char *error, size_t error_size) {
+  if (rows <= 0) return 0;
+  if (m->type != dnnl_f32) {
+    fail(error, error_size, "a serial run (fp32 only)", dnnl_unimplemented);
+    return 1;
+  }
+  if (!thread_serial) {
+    omp_set_num_threads(1);
+    thread_serial = 1;
+  }
+  dnnl_status_t status = dnnl_success;
+  dnnl_primitive_t primitive = primitive_for(m, rows, bias != NULL, NULL, &status);
+  if (!primitive) {
+    fail(error, error_size, "a matmul for this row count", status);
+    return 1;
+  }
+  return execute(m, primitive, x, rows, y, bias, error, error_size);
+}
+
 const char *chorus_matmul_kernel(chorus_matmul *m, int64_t rows) {
   const char *kernel = NULL;
   dnnl_status_t status = dnnl_success;
-  return primitive_for(m, rows, &kernel, &status) ? kernel : NULL;
+  return primitive_for(m, rows, 0, &kernel, &status) ? kernel : NULL;
 }
 
 void chorus_matmul_destroy(chorus_matmul *m) {
   if (!m) return;
   for (int i = 0; i < CACHE_SIZE; i++)
     if (m->cache[i].primitive) dnnl_primitive_destroy(m->cache[i].primitive);
-  for (int i = 0; i < SERIAL_CACHE_SIZE; i++)
-    if (m->serial[i].primitive) dnnl_primitive_destroy(m->serial[i].primitive);
   if (m->packed) dnnl_memory_destroy(m->packed);
   pthread_mutex_destroy(&m->lock);
   free(m);

@@ -70,31 +70,12 @@ public struct ClapFeatureExtractor: AudioFrontEnd {
   }
 
   public func features(_ samples: ArraySlice<Float>) -> [Float] {
-    let n = windowSamples, half = fftSize / 2, bins = fftSize / 2 + 1
-    // repeatpad: whole repeats (int(n / count)), then zeros; reflect padding by n_fft/2 at both ends.
-    var padded = [Float](repeating: 0, count: n + fftSize)
-    let count = min(samples.count, n)
-    if count > 0 {
-      let repeats = max(1, n / count)
-      padded.withUnsafeMutableBufferPointer { p in
-        samples.withUnsafeBufferPointer { s in
-          for r in 0..<repeats { (p.baseAddress! + half + r * count).update(from: s.baseAddress!, count: count) }
-        }
-        for i in 0..<half {
-          p[half - 1 - i] = p[half + 1 + i]
-          p[half + n + i] = p[half + n - 2 - i]
-        }
-      }
-    }
-    let frames = self.frames
-    var power = [Float](repeating: 0, count: frames * bins)
-    let plan = FFTPlans.realForward(fftSize)
-    var frame = [Float](repeating: 0, count: fftSize)
-    var spectrum = [fftwf_complex](repeating: (0, 0), count: bins)
-    for t in 0..<frames {
-      for j in 0..<fftSize { frame[j] = padded[t * hop + j] * window[j] }
-      fftwf_execute_dft_r2c(plan, &frame, &spectrum)
-      for k in 0..<bins { power[t * bins + k] = spectrum[k].0 * spectrum[k].0 + spectrum[k].1 * spectrum[k].1 }
+    let n = windowSamples, bins = fftSize / 2 + 1, frames = self.frames
+    // repeatpad: the clip repeated whole as often as it fits (int(n / count)), then zeros.
+    let clip = samples.prefix(n)
+    let power = CentredSTFT.power(length: n, fftSize: fftSize, hop: hop, frames: frames, window: window) { target in
+      guard !clip.isEmpty else { return }
+      for r in 0..<max(1, n / clip.count) { _ = UnsafeMutableBufferPointer(rebasing: target[(r * clip.count)...]).update(fromContentsOf: clip) }
     }
     // mel[t, m] = Σₖ power[t, k]·filters[m, k]: one GEMM, time-major as the reference returns it.
     var mel = [Float](repeating: 0, count: frames * melBins)

@@ -44,28 +44,10 @@ public struct WhisperFeatureExtractor: Sendable {
   public var frames: Int { windowSamples / hop }
 
   public func features(_ samples: ArraySlice<Float>) -> [Float] {
-    let n = windowSamples, half = fftSize / 2, bins = fftSize / 2 + 1
-    // The clip padded with zeros to the window, then reflected by n_fft/2 at both ends.
-    var padded = [Float](repeating: 0, count: n + fftSize)
-    let count = min(samples.count, n)
-    padded.withUnsafeMutableBufferPointer { p in
-      samples.withUnsafeBufferPointer { s in
-        for i in 0..<count { p[half + i] = s[i] }
-      }
-      for i in 0..<half {
-        p[half - 1 - i] = p[half + 1 + i]
-        p[half + n + i] = p[half + n - 2 - i]
-      }
-    }
-    let frames = self.frames
-    var power = [Float](repeating: 0, count: frames * bins)
-    let plan = FFTPlans.realForward(fftSize)
-    var frame = [Float](repeating: 0, count: fftSize)
-    var spectrum = [fftwf_complex](repeating: (0, 0), count: bins)
-    for t in 0..<frames {
-      for j in 0..<fftSize { frame[j] = padded[t * hop + j] * window[j] }
-      fftwf_execute_dft_r2c(plan, &frame, &spectrum)
-      for k in 0..<bins { power[t * bins + k] = spectrum[k].0 * spectrum[k].0 + spectrum[k].1 * spectrum[k].1 }
+    let bins = fftSize / 2 + 1, frames = self.frames
+    // The clip padded with zeros to the window.
+    let power = CentredSTFT.power(length: windowSamples, fftSize: fftSize, hop: hop, frames: frames, window: window) { target in
+      _ = target.update(fromContentsOf: samples.prefix(windowSamples))
     }
     // mel[m, t] = Σₖ filters[m, k]·power[t, k]: one GEMM.
     var mel = [Float](repeating: 0, count: melBins * frames)

@@ -39,17 +39,8 @@ public struct CLIPTextEncoder: TextEncoder, @unchecked Sendable {
     stack = try .clipStyle(w, config: config, section: "text_config", defaults: (width, 8, 12, 2048, 1e-5, "quick_gelu"))
     finalNorm = try NormWeights(w, "final_layer_norm", width: width, epsilon: epsilon)
     projection = try Weights(file: checkpoint)("text_projection.weight", [dimension, width])
-    do {
-      tokenizer = try Tokenizer.load(directory: directory)
-    } catch {
-      throw CheckpointError("\(directory.path): tokenizer: \(error)")
-    }
+    tokenizer = try Tokenizer.forModel(in: directory)
     maxTokens = positions
-  }
-
-  public func tokenize(_ text: String) -> TokenizedText {
-    let encoding = tokenizer.encode(text, maxLength: maxTokens)
-    return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
   }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {

@@ -26,17 +26,8 @@ public struct ClapTextEncoder: TextEncoder, @unchecked Sendable {
       throw CheckpointError("\(config.url.path): text_config.projection_hidden_act '\(activationName)' is not supported")
     }
     projection = (try LinearWeights(p, "linear1", in: width, out: dimension), try LinearWeights(p, "linear2", in: dimension, out: dimension), activation)
-    do {
-      tokenizer = try Tokenizer.load(directory: directory)
-    } catch {
-      throw CheckpointError("\(directory.path): tokenizer: \(error)")
-    }
+    tokenizer = try Tokenizer.forModel(in: directory)
     maxTokens = backbone.maxPositions
-  }
-
-  public func tokenize(_ text: String) -> TokenizedText {
-    let encoding = tokenizer.encode(text, maxLength: maxTokens)
-    return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
   }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {

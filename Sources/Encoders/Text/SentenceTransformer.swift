@@ -21,11 +21,7 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
   public init(directory: URL, architecture: String, backbone: any TextBackbone) throws {
     self.architecture = architecture
     self.backbone = backbone
-    do {
-      tokenizer = try Tokenizer.load(directory: directory)
-    } catch {
-      throw CheckpointError("\(directory.path): tokenizer: \(error)")
-    }
+    tokenizer = try Tokenizer.forModel(in: directory)
     head = try SentenceTransformerHead(directory: directory, hiddenSize: backbone.hiddenSize)
     dimension = head.dimension
     let configured = (try? ModelConfig(directory: directory, file: "sentence_bert_config.json").int("max_seq_length"))
@@ -39,11 +35,6 @@ public struct SentenceTransformer: TextEncoder, @unchecked Sendable {
     if let defaultPromptName, prompts[defaultPromptName] == nil {
       throw CheckpointError("\(directory.path)/config_sentence_transformers.json: default_prompt_name '\(defaultPromptName)' is not one of its prompts")
     }
-  }
-
-  public func tokenize(_ text: String) -> TokenizedText {
-    let encoding = tokenizer.encode(prepared(text), maxLength: maxTokens)
-    return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
   }
 
   /// The text as the tokenizer should see it (lower-cased when the model's sentence_bert_config says so).

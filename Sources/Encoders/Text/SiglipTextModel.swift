@@ -34,11 +34,7 @@ public struct SiglipTextEncoder: TextEncoder, @unchecked Sendable {
     stack = try .clipStyle(w, config: config, section: "text_config", defaults: (width, 12, 12, 3072, 1e-6, "gelu_pytorch_tanh"))
     finalNorm = try NormWeights(w, "final_layer_norm", width: width, epsilon: try text.float("layer_norm_eps", default: 1e-6))
     head = try LinearWeights(w, "head", in: width, out: dimension)
-    do {
-      tokenizer = try Tokenizer.load(directory: directory)
-    } catch {
-      throw CheckpointError("\(directory.path): tokenizer: \(error)")
-    }
+    tokenizer = try Tokenizer.forModel(in: directory)
     // The processor pads with the tokenizer's pad token (SigLIP: "</s>"; SigLIP 2's Gemma tokenizer: "<pad>").
     let settings = (try? JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("tokenizer_config.json")))) as? [String: Any]
     let padToken = (settings?["pad_token"] as? String) ?? ((settings?["pad_token"] as? [String: Any])?["content"] as? String)
@@ -48,11 +44,6 @@ public struct SiglipTextEncoder: TextEncoder, @unchecked Sendable {
       padID = Int32(try text.int("pad_token_id", default: 1))
     }
     guard Int(padID) < vocabularySize else { throw CheckpointError("\(config.url.path): the pad token id \(padID) is outside the vocabulary") }
-  }
-
-  public func tokenize(_ text: String) -> TokenizedText {
-    let encoding = tokenizer.encode(text, maxLength: maxTokens)
-    return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
   }
 
   public func embed(_ batch: [[Int32]]) -> [[Float]] {

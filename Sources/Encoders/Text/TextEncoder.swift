@@ -1,3 +1,4 @@
+import Foundation
 /// Token ids of one text, and whether the text had to be cut to fit.
 public struct TokenizedText: Sendable, Equatable {
   public var ids: [Int32]
@@ -41,8 +42,24 @@ extension TextEncoder {
   public var prompts: [String: String] { [:] }
   public var defaultPromptName: String? { nil }
   public func prepared(_ text: String) -> String { text }
+  /// The prepared text's ids, cut to `maxTokens` with the special tokens kept.
+  public func tokenize(_ text: String) -> TokenizedText {
+    let encoding = tokenizer.encode(prepared(text), maxLength: maxTokens)
+    return TokenizedText(ids: encoding.ids, truncated: encoding.truncated)
+  }
   /// Encoders without token states answer vectors only.
   public func embed(_ batch: [[Int32]], tokenStates: Bool) -> [(vector: [Float], tokens: [[Float]]?)] {
     embed(batch).map { ($0, nil) }
+  }
+}
+
+extension Tokenizer {
+  /// A model directory's tokenizer, its failure naming the directory (a start-up error).
+  static func forModel(in directory: URL) throws -> Tokenizer {
+    do {
+      return try Tokenizer.load(directory: directory)
+    } catch {
+      throw CheckpointError("\(directory.path): tokenizer: \(error)")
+    }
   }
 }
