@@ -98,3 +98,8 @@ extension Chorus_V1_SearchRequest: PayloadSized {
     }
   }
 }
+
+extension Chorus_V1_ClassifyRequest: PayloadSized {
+  /// The input, every label (each is embedded) and the template once per label.
+  var payloadBytes: Int { input.payloadBytes + labels.reduce(0) { $0 + $1.utf8.count + template.utf8.count } }
+}

@@ -81,6 +81,10 @@ def test_bad_requests_are_refused_and_the_daemon_keeps_serving(daemon):
             classify(daemon, **fields)
         assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, fields
         assert message in error.value.details()
+    # Over max_request_bytes (64 MiB by default): refused whole, like Embed.
+    with pytest.raises(grpc.RpcError) as error:
+        classify(daemon, space="clip", input=image, labels=[f"{i} " + "x" * 70_000 for i in range(1000)])
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "max_request_bytes" in error.value.details()
     failed = subprocess.run([str(conftest.BIN_DIR / "chorus"), "classify", "--socket", daemon.socket, "--space", "clip",
                              "--text", "x", "--label", "a", "--label", "a"], capture_output=True, text=True)
     assert failed.returncode == 1 and "INVALID_ARGUMENT" in failed.stderr
