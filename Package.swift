@@ -99,7 +99,7 @@ let package = Package(
     .target(
       name: "Daemon",
       dependencies: [
-        "Server", "Engine", "Store", "ChorusEnvironment",
+        "Server", "Engine", "Store", "Tensor", "ChorusEnvironment",
         .product(name: "GRPCCore", package: "grpc-swift-2"),
         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         .product(name: "Logging", package: "swift-log"),

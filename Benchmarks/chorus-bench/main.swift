@@ -87,7 +87,7 @@ func throughput(_ encoder: any TextEncoder, batch: Int) -> Double {
 
 if arguments.count >= 2, arguments[1] == "gemm" {
   // GFLOP/s of the GEMM shapes a transformer layer issues: Chorus's split over outputs (OpenBLAS single-threaded),
-  // one plain call with OpenBLAS's own two threads, and oneDNN with weights packed once (fp32, bf16).
+  // one plain call with OpenBLAS's own two threads, and oneDNN with weights packed once (fp32, bf16, int8).
   for (m, n, k) in [(384, 1152, 384), (384, 1536, 384), (384, 384, 1536), (12, 1152, 384), (12, 1536, 384), (16 * 50, 2304, 768)] {
     let x = Tensor(zeros: [m, k]), w = Tensor(zeros: [n, k]), y = Tensor(zeros: [m, n])
     for i in 0..<x.count { x.data[i] = Float(i % 7) * 0.1 }
@@ -113,8 +113,8 @@ if arguments.count >= 2, arguments[1] == "gemm" {
     linear(x, weight: w, bias: nil, into: y)
     let reference = Array(UnsafeBufferPointer(start: y.data, count: m * n))
     let scale = reference.map(abs).max() ?? 1
-    for precision in [CHORUS_MATMUL_FP32, CHORUS_MATMUL_BF16] {
-      let name = precision == CHORUS_MATMUL_FP32 ? "onednn fp32" : "onednn bf16"
+    for precision in [CHORUS_MATMUL_FP32, CHORUS_MATMUL_BF16, CHORUS_MATMUL_INT8] {
+      let name = precision == CHORUS_MATMUL_FP32 ? "onednn fp32" : precision == CHORUS_MATMUL_BF16 ? "onednn bf16" : "onednn int8"
       var error = [CChar](repeating: 0, count: 256)
       guard let packed = chorus_matmul_create(w.data, Int64(n), Int64(k), precision, &error, error.count) else {
         results.append("\(name): \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
@@ -132,17 +132,19 @@ if arguments.count >= 2, arguments[1] == "gemm" {
       let kernel = chorus_matmul_kernel(packed, Int64(m)).map { String(cString: $0) } ?? "?"
       results.append("\(name) \(String(format: "%.1f", gflops)) GFLOP/s (\(kernel), max-abs \(String(format: "%.1e", worst)) of \(String(format: "%.1f", scale)))")
     }
-    // The packed split the encoders use (PackedLinear: a oneDNN part per core, each run on its own thread).
-    let packedSplit = PackedLinear(weight: w)
-    var splitIterations = 0
-    let splitStart = Date()
-    while Date().timeIntervalSince(splitStart) < 1 {
-      packedSplit.apply(x, bias: nil, into: y, accumulate: false)
-      splitIterations += 1
+    // The packed split the encoders use (PackedLinear: a oneDNN part per core, each run on its own thread), per precision.
+    for precision in Precision.allCases where precision.unsupportedReason == nil {
+      let packedSplit = PackedLinear(weight: w, precision: precision)
+      var splitIterations = 0
+      let splitStart = Date()
+      while Date().timeIntervalSince(splitStart) < 1 {
+        packedSplit.apply(x, bias: nil, into: y, accumulate: false)
+        splitIterations += 1
+      }
+      let splitWorst = zip(reference, UnsafeBufferPointer(start: y.data, count: m * n)).map { abs($0 - $1) }.max() ?? 0
+      let rate = 2.0 * Double(m * n * k) * Double(splitIterations) / Date().timeIntervalSince(splitStart) / 1e9
+      results.append("packed split \(precision) \(String(format: "%.1f", rate)) GFLOP/s (max-abs \(String(format: "%.1e", splitWorst)))")
     }
-    let splitWorst = zip(reference, UnsafeBufferPointer(start: y.data, count: m * n)).map { abs($0 - $1) }.max() ?? 0
-    results.append(
-      "onednn packed split \(String(format: "%.1f", 2.0 * Double(m * n * k) * Double(splitIterations) / Date().timeIntervalSince(splitStart) / 1e9)) GFLOP/s (max-abs \(String(format: "%.1e", splitWorst)))")
     print("m=\(m) n=\(n) k=\(k): " + results.joined(separator: ", "))
   }
   exit(0)

@@ -389,6 +389,10 @@ public nonisolated struct Chorus_V1_Encoder: Sendable {
   /// The prompt used when a request names none (empty: none).
   public var defaultPromptName: String = String()
 
+  /// What its linear layers compute in: "fp32" (exact against the reference), "bf16" or "int8" (chorusd
+  /// --precision; Models/README.md gives each one's measured fidelity).
+  public var precision: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1074,7 +1078,7 @@ nonisolated extension Chorus_V1_Space: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Encoder"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modality\0\u{3}model_id\0\u{1}architecture\0\u{1}fingerprint\0\u{3}max_input\0\u{1}prompts\0\u{3}default_prompt_name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modality\0\u{3}model_id\0\u{1}architecture\0\u{1}fingerprint\0\u{3}max_input\0\u{1}prompts\0\u{3}default_prompt_name\0\u{1}precision\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1089,6 +1093,7 @@ nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._M
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.maxInput) }()
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.prompts) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.defaultPromptName) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.precision) }()
       default: break
       }
     }
@@ -1116,6 +1121,9 @@ nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.defaultPromptName.isEmpty {
       try visitor.visitSingularStringField(value: self.defaultPromptName, fieldNumber: 7)
     }
+    if !self.precision.isEmpty {
+      try visitor.visitSingularStringField(value: self.precision, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1127,6 +1135,7 @@ nonisolated extension Chorus_V1_Encoder: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.maxInput != rhs.maxInput {return false}
     if lhs.prompts != rhs.prompts {return false}
     if lhs.defaultPromptName != rhs.defaultPromptName {return false}
+    if lhs.precision != rhs.precision {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 import TOMLKit
 
 /// A config file problem, always naming the file, and the line and key where there is one.
@@ -49,6 +50,9 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     http_header_timeout_seconds = 30
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
+///
+///     [precision]
+///     clip = "int8"
 ///
 /// Unknown keys are errors: a misspelt setting silently ignored is worse than a refusal to start.
 public enum ConfigFile {
@@ -169,8 +173,19 @@ public enum ConfigFile {
           }
           settings.models[name] = directory
         }
+      case "precision":
+        guard let precisions = value.table else { throw fail(key, "expected a table: [precision] with name = \"int8\" lines") }
+        for name in precisions.keys {
+          guard SettingValue.isSpaceName(name) else {
+            throw fail(name, in: "precision", "a space name takes letters, digits, '-', '_' and '.' (at most 64)")
+          }
+          guard let precision = nonEmptyString(precisions[name]!.tomlValue).flatMap({ Precision(rawValue: $0.lowercased()) }) else {
+            throw fail(name, in: "precision", "expected one of \(SettingValue.precisionChoices)")
+          }
+          settings.precisions[name] = precision
+        }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, http, http_socket, http_address, http_api_key_file, http_header_timeout_seconds, [models]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, http, http_socket, http_address, http_api_key_file, http_header_timeout_seconds, [models], [precision]")
       }
     }
     return settings

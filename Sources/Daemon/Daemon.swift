@@ -60,7 +60,7 @@ public struct Daemon {
       throw StartupError(description: "\(error) (fix file_roots / --file-root)")
     }
     let engine = try Engine(
-      spaces: models,
+      spaces: models, precisions: settings.precisions,
       configuration: EngineConfiguration(
         maxBatchSize: settings.maxBatchSize, maxBatchWaitMicroseconds: settings.maxBatchWaitMicroseconds, maxTextBytes: settings.maxTextBytes,
         maxImagePixels: settings.maxImagePixels, applyEXIFOrientation: settings.exifOrientation, maxFileBytes: settings.maxFileBytes,

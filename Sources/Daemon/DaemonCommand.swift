@@ -31,6 +31,11 @@ public struct DaemonCommand: ParsableCommand {
   @Option(name: .customLong("model"), help: ArgumentHelp("Serve a space NAME from model directory DIR (repeatable).", valueName: "NAME=DIR"))
   var models: [String] = []
 
+  @Option(
+    name: .customLong("precision"),
+    help: ArgumentHelp("Compute space NAME's linear layers in fp32 (default), bf16 or int8 (repeatable; Models/README.md has each one's fidelity).", valueName: "NAME=PRECISION"))
+  var precisions: [String] = []
+
   @Option(help: "trace, debug, info, notice, warning, error or critical.")
   var logLevel: String?
 
@@ -191,6 +196,12 @@ public struct DaemonCommand: ParsableCommand {
         throw ValidationError("--model takes NAME=DIR with a name of letters, digits, '-', '_' and '.', not '\(model)'")
       }
       flags.models[name] = directory
+    }
+    for precision in precisions {
+      guard let (name, value) = SettingValue.precision(precision) else {
+        throw ValidationError("--precision takes NAME=PRECISION with a space name and one of \(SettingValue.precisionChoices), not '\(precision)'")
+      }
+      flags.precisions[name] = value
     }
     if let bytes = maxRequestBytes, bytes < 1024 || bytes > Int(Int32.max) {
       throw ValidationError("--max-request-bytes must be from 1024 to \(Int32.max)")

@@ -1,6 +1,7 @@
 import Foundation
 import ChorusEnvironment
 import Logging
+import Tensor
 
 /// Everything chorusd can be told, from flags and the config file (flags win), with defaults for the rest.
 public struct Settings: Sendable, Equatable {
@@ -10,6 +11,8 @@ public struct Settings: Sendable, Equatable {
   public var dataDirectory: String
   /// Space name → model directory.
   public var models: [String: String]
+  /// Space name → what its models' linear layers compute in; absent: fp32.
+  public var precisions: [String: Precision] = [:]
   public var logLevel: Logger.Level
   /// Largest request message accepted; larger ones get RESOURCE_EXHAUSTED.
   public var maxRequestBytes: Int
@@ -87,6 +90,7 @@ public struct PartialSettings: Sendable, Equatable {
   public var socketMode: UInt16?
   public var dataDirectory: String?
   public var models: [String: String] = [:]
+  public var precisions: [String: Precision] = [:]
   public var logLevel: Logger.Level?
   public var maxRequestBytes: Int?
   public var shutdownGraceSeconds: Double?
@@ -123,6 +127,7 @@ public struct PartialSettings: Sendable, Equatable {
       socketMode: flags.socketMode ?? socketMode ?? Settings.defaultSocketMode,
       dataDirectory: flags.dataDirectory ?? dataDirectory ?? DefaultPaths.dataDirectory(environment: environment),
       models: models.merging(flags.models) { _, flag in flag },
+      precisions: precisions.merging(flags.precisions) { _, flag in flag },
       logLevel: flags.logLevel ?? logLevel ?? .info,
       maxRequestBytes: flags.maxRequestBytes ?? maxRequestBytes ?? Settings.defaultMaxRequestBytes,
       shutdownGraceSeconds: flags.shutdownGraceSeconds ?? shutdownGraceSeconds ?? Settings.defaultShutdownGraceSeconds,
@@ -175,6 +180,16 @@ enum SettingValue {
     guard isSpaceName(name), !directory.isEmpty else { return nil }
     return (name, directory)
   }
+
+  /// "NAME=int8" (fp32, bf16, int8) for a space name.
+  static func precision(_ text: String) -> (name: String, precision: Precision)? {
+    guard let equals = text.firstIndex(of: "=") else { return nil }
+    let name = String(text[..<equals])
+    guard isSpaceName(name), let precision = Precision(rawValue: String(text[text.index(after: equals)...]).lowercased()) else { return nil }
+    return (name, precision)
+  }
+
+  static let precisionChoices = Precision.allCases.map(\.rawValue).joined(separator: ", ")
 
   /// "0,1000" → [0, 1000]: ids separated by commas (spaces allowed).
   static func ids(_ text: String) -> [UInt32]? {

@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Tensor
 
 /// What a Hugging Face model directory provides: one encoder per modality it covers.
 public struct LoadedModel: Sendable {
@@ -17,6 +18,8 @@ public struct LoadedModel: Sendable {
   /// SHA-256 of the weights and of every file that shapes preprocessing and the head.
   public var fingerprint: String
   public var modelID: String
+  /// What its linear layers compute in (`--precision`).
+  public var precision: Precision = .fp32
 }
 
 /// Loads a model directory as published; the architecture comes from config.json's `model_type`.
@@ -25,7 +28,25 @@ public enum ModelDirectory {
     "audio-spectrogram-transformer", "bert", "clap", "clip", "efficientnet_lite", "modernbert", "mpnet", "qwen3", "roberta", "siglip", "whisper", "xlm-roberta",
   ]
 
-  public static func load(_ path: String) throws -> LoadedModel {
+  /// Loads the model with its linear layers in `precision`; a precision this CPU cannot compute stops the load with
+  /// the reason. The fingerprint of a bf16 or int8 model differs from fp32's (and int8's with the weights' bit
+  /// width, 8 with VNNI, 7 without), so cached vectors of one are never served for another.
+  public static func load(_ path: String, precision: Precision = .fp32) throws -> LoadedModel {
+    if let reason = precision.unsupportedReason {
+      let choices = Precision.allCases.filter { $0.unsupportedReason == nil }.map(\.rawValue).joined(separator: ", ")
+      throw CheckpointError("precision \(precision) (--precision / [precision]) cannot be served: \(reason) (choices on this CPU: \(choices))")
+    }
+    var model = try LoadingPrecision.$current.withValue(precision) { try load(path) }
+    model.precision = precision
+    switch precision {
+    case .fp32: break
+    case .bf16: model.fingerprint = SHA256Hasher.hexDigest(of: Data((model.fingerprint + " bf16").utf8))
+    case .int8: model.fingerprint = SHA256Hasher.hexDigest(of: Data((model.fingerprint + " int8 w\(Precision.int8WeightBits)").utf8))
+    }
+    return model
+  }
+
+  private static func load(_ path: String) throws -> LoadedModel {
     let directory = URL(fileURLWithPath: path).standardizedFileURL
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -2,6 +2,7 @@ import Encoders
 import Foundation
 import Logging
 import Store
+import Tensor
 
 /// Owns the spaces and runs embed requests against them. The transport talks to this and nothing deeper.
 public final class Engine: Sendable {
@@ -21,7 +22,15 @@ public final class Engine: Sendable {
 
   /// Loads every `name → model directories` (each directory brings encoders for some modalities, e.g. a text
   /// model and an image model with a head into its space); any failure stops start-up naming the directory.
-  public init(spaces definitions: [String: [String]], configuration: EngineConfiguration = EngineConfiguration(), cache: VectorCache? = nil, logger: Logger) throws {
+  /// `precisions`: space name → what its models' linear layers compute in (default fp32); a name that is not a
+  /// space stops start-up.
+  public init(
+    spaces definitions: [String: [String]], precisions: [String: Precision] = [:], configuration: EngineConfiguration = EngineConfiguration(),
+    cache: VectorCache? = nil, logger: Logger
+  ) throws {
+    if let stray = precisions.keys.sorted().first(where: { definitions[$0] == nil }) {
+      throw EngineError.precisionForUnknownSpace(stray, available: definitions.keys.sorted())
+    }
     self.cache = cache
     maxFileBytes = configuration.maxFileBytes
     fileRoots = configuration.fileRoots
@@ -31,7 +40,7 @@ public final class Engine: Sendable {
       var models: [LoadedModel] = []
       for directory in directories {
         do {
-          models.append(try ModelDirectory.load(directory))
+          models.append(try ModelDirectory.load(directory, precision: precisions[name] ?? .fp32))
         } catch {
           throw EngineError.modelLoadFailed(name: name, directory: directory, reason: "\(error)")
         }
@@ -42,7 +51,7 @@ public final class Engine: Sendable {
         "space loaded",
         metadata: [
           "space": "\(name)", "directories": "\(directories.joined(separator: ", "))", "dimension": "\(space.dimension)",
-          "modalities": "\(space.modalities.map(\.rawValue).joined(separator: "+"))",
+          "modalities": "\(space.modalities.map(\.rawValue).joined(separator: "+"))", "precision": "\(precisions[name] ?? .fp32)",
           "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
         ])
     }

@@ -4,6 +4,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
   case unknownSpace(String, available: [String])
   /// A model directory that cannot become a space.
   case modelLoadFailed(name: String, directory: String, reason: String)
+  /// `--precision NAME=…` for a space that is not loaded.
+  case precisionForUnknownSpace(String, available: [String])
   /// An encoder's queue holds `limit` inputs already; the caller may retry after about `retryAfterSeconds`.
   case overloaded(queue: String, limit: Int, retryAfterSeconds: Double)
   /// The work queued ahead of the request would outlast its deadline, so it was not started.
@@ -20,6 +22,8 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
       return "no space named '\(name)' (\(served))"
     case .modelLoadFailed(let name, let directory, let reason):
       return "cannot load space '\(name)' from \(directory): \(reason)"
+    case .precisionForUnknownSpace(let name, let available):
+      return "precision is set for space '\(name)', which is not loaded (spaces: \(available.isEmpty ? "none" : available.joined(separator: ", "))); fix --precision / [precision]"
     case .overloaded(let queue, let limit, let retry):
       return "the \(queue) queue is full (\(limit) inputs waiting, max_queued_inputs): retry in about \(Self.seconds(retry)) s, or send fewer inputs at once"
     case .deadlineUnmeetable(let queue, let estimated, let remaining):

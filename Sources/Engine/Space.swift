@@ -1,4 +1,5 @@
 import Encoders
+import Tensor
 import Foundation
 import Hashing
 import Media
@@ -19,6 +20,8 @@ public struct SpaceDescription: Sendable, Equatable {
     /// A text encoder's prompts by name, and the one used when a request names none.
     public var prompts: [String: String] = [:]
     public var defaultPromptName: String?
+    /// What its linear layers compute in: fp32, bf16 or int8 (`--precision`).
+    public var precision: Precision = .fp32
   }
 
   public var name: String
@@ -54,7 +57,7 @@ final class Space: Sendable {
       encoders.append(
         .init(
           modality: .text, modelID: model.modelID, architecture: encoder.architecture, fingerprint: model.fingerprint, maxInput: Double(encoder.maxTokens),
-          prompts: encoder.prompts, defaultPromptName: encoder.defaultPromptName))
+          prompts: encoder.prompts, defaultPromptName: encoder.defaultPromptName, precision: model.precision))
     }
     var image: ImagePipeline?
     if let model = images.first, let encoder = model.image {
@@ -85,7 +88,7 @@ final class Space: Sendable {
       let pipeline = ImagePipeline(
         encoder: encoder, head: head, preprocessor: preprocessor, modelFingerprint: fingerprint, label: name, configuration: configuration,
         cache: cache)
-      encoders.append(.init(modality: .image, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: 0))
+      encoders.append(.init(modality: .image, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: 0, precision: model.precision))
       image = pipeline
     }
     var audio: AudioPipeline?
@@ -105,7 +108,7 @@ final class Space: Sendable {
         configuration: configuration, cache: cache)
       let architecture = encoder.architecture + (model.audioProjection == nil ? "" : "+projection")
       encoders.append(
-        .init(modality: .audio, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: pipeline.maxInputSeconds))
+        .init(modality: .audio, modelID: model.modelID, architecture: architecture, fingerprint: pipeline.fingerprint, maxInput: pipeline.maxInputSeconds, precision: model.precision))
       audio = pipeline
     }
     let dimensions = Set(

@@ -135,6 +135,7 @@ public struct EmbeddingService: Chorus_V1_EmbeddingService.SimpleServiceProtocol
         e.maxInput = encoder.maxInput
         e.prompts = encoder.prompts
         e.defaultPromptName = encoder.defaultPromptName ?? ""
+        e.precision = encoder.precision.rawValue
         return e
       }
       return message

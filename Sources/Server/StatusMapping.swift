@@ -8,7 +8,7 @@ extension RPCError {
     switch error {
     case .unknownSpace:
       self.init(code: .notFound, message: error.description)
-    case .modelLoadFailed:
+    case .modelLoadFailed, .precisionForUnknownSpace:
       self.init(code: .failedPrecondition, message: error.description)
     case .overloaded(_, _, let retryAfter):
       // gRPC's retry pushback: clients with a retry policy wait this long before trying again.

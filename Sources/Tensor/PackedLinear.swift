@@ -13,27 +13,28 @@ import Synchronization
 public final class PackedLinear: Sendable {
   public let outFeatures: Int
   public let inFeatures: Int
+  public let precision: Precision
   private let weight: Tensor
   private let parts: [Part]
-  /// Dense outputs of the parts before they go into y's rows (oneDNN's fast kernels want a dense output).
-  private let scratchPool = WorkspacePool()
 
   private struct Part: @unchecked Sendable {
     let columns: Range<Int>
     let matmul: OpaquePointer?
   }
 
-  /// Whether linear layers are packed for oneDNN or left to OpenBLAS (`CHORUS_GEMM=openblas`).
+  /// Whether fp32 linear layers are packed for oneDNN or left to OpenBLAS (`CHORUS_GEMM=openblas`).
   public static let enabled = ProcessInfo.processInfo.environment["CHORUS_GEMM"] != "openblas"
 
-  /// nil when oneDNN would not run these weights on a brgemm kernel (see above): the caller keeps OpenBLAS.
+  /// nil when oneDNN would not run these fp32 weights on a brgemm kernel (see above): the caller keeps OpenBLAS.
   public convenience init?(ifFasterFor weight: Tensor) {
     self.init(weight: weight)
     guard let first = parts.first?.matmul, let kernel = chorus_matmul_kernel(first, 256), String(cString: kernel).hasPrefix("brg") else { return nil }
   }
 
-  public init(weight: Tensor, parts count: Int = ProcessInfo.processInfo.activeProcessorCount) {
+  /// `precision` must be one the CPU computes (`Precision.check()`); a part oneDNN refuses falls back to fp32 OpenBLAS.
+  public init(weight: Tensor, precision: Precision = .fp32, parts count: Int = ProcessInfo.processInfo.activeProcessorCount) {
     self.weight = weight
+    self.precision = precision
     outFeatures = weight.shape[0]
     inFeatures = weight.shape[1]
     // Whole 16-column blocks (a kernel's vector width) per part, one part per core.
@@ -42,7 +43,7 @@ public final class PackedLinear: Sendable {
     parts = stride(from: 0, to: blocks, by: perPart).map { first in
       let columns = first * 16..<min((first + perPart) * 16, weight.shape[0])
       let matmul = chorus_matmul_create(
-        weight.data + columns.lowerBound * weight.shape[1], Int64(columns.count), Int64(weight.shape[1]), CHORUS_MATMUL_FP32, &error, error.count)
+        weight.data + columns.lowerBound * weight.shape[1], Int64(columns.count), Int64(weight.shape[1]), precision.oneDNN, &error, error.count)
       return Part(columns: columns, matmul: matmul)
     }
   }
@@ -51,31 +52,26 @@ public final class PackedLinear: Sendable {
     for part in parts { chorus_matmul_destroy(part.matmul) }
   }
 
+  /// The oneDNN kernel serving `rows` rows (e.g. "brg:avx512_core_vnni"), for benchmarks and tests.
+  public func kernel(rows: Int) -> String? {
+    parts.first?.matmul.flatMap { chorus_matmul_kernel($0, Int64(rows)) }.map { String(cString: $0) }
+  }
+
   /// y = x · Wᵀ + b, or y += x · Wᵀ + b when `accumulate`.
   public func apply(_ x: Tensor, bias: Tensor?, into y: Tensor, accumulate: Bool) {
     let rows = x.count / inFeatures, out = outFeatures, k = inFeatures
     precondition(y.count == rows * out, "packed linear: output \(y.shape) for \(rows)×\(out)")
-    let parts = self.parts, weight = self.weight, scratchPool = self.scratchPool
+    let parts = self.parts, weight = self.weight
     parallelChunks(parts.count) { range in
       var error = [CChar](repeating: 0, count: 256)
       for index in range {
-        let part = parts[index], first = part.columns.lowerBound, width = part.columns.count
-        if let matmul = part.matmul {
-          let done = scratchPool.withWorkspace { workspace -> Bool in
-            let scratch = workspace.tensor(0, [rows * width]).data
-            guard chorus_matmul_run_serial(matmul, x.data, Int64(rows), scratch, bias.map { UnsafePointer($0.data + first) }, &error, error.count) == 0
-            else { return false }
-            for r in 0..<rows {
-              let target = y.data + r * out + first, source = scratch + r * width
-              if accumulate {
-                for c in 0..<width { target[c] += source[c] }
-              } else {
-                target.update(from: source, count: width)
-              }
-            }
-            return true
-          }
-          if done { continue }
+        let part = parts[index], first = part.columns.lowerBound
+        if let matmul = part.matmul,
+          chorus_matmul_run_part(
+            matmul, x.data, Int64(rows), y.data + first, Int64(out), bias.map { UnsafePointer($0.data + first) }, accumulate ? 1 : 0, &error, error.count)
+            == 0
+        {
+          continue
         }
         // OpenBLAS for these columns: bias first, then the product added (β = 1) or written (β = 0).
         if let bias {
@@ -96,16 +92,18 @@ public final class PackedLinear: Sendable {
 /// nil when packing would not be faster on this CPU.
 public final class LazyPackedLinear: Sendable {
   private let weight: Tensor
+  public let precision: Precision
   private let packed = Mutex<PackedLinear??>(nil)
 
-  public init(weight: Tensor) {
+  public init(weight: Tensor, precision: Precision = .fp32) {
     self.weight = weight
+    self.precision = precision
   }
 
   public var value: PackedLinear? {
     packed.withLock { slot in
       if let slot { return slot }
-      let made = PackedLinear(ifFasterFor: weight)
+      let made = precision == .fp32 ? PackedLinear(ifFasterFor: weight) : PackedLinear(weight: weight, precision: precision)
       slot = .some(made)
       return made
     }

@@ -15,6 +15,7 @@ struct SpacesCommand: ChorusSubcommand {
       var model_id: String
       var architecture: String
       var fingerprint: String
+      var precision: String
       var prompts: [String: String]?
     }
     var name: String
@@ -38,14 +39,14 @@ struct SpacesCommand: ChorusSubcommand {
           SpaceJSON(
             name: space.name, dimension: space.dimension, modalities: space.encoders.map { $0.modality.name },
             encoders: space.encoders.map {
-              .init(modality: $0.modality.name, model_id: $0.modelID, architecture: $0.architecture, fingerprint: $0.fingerprint, prompts: $0.prompts.isEmpty ? nil : $0.prompts)
+              .init(modality: $0.modality.name, model_id: $0.modelID, architecture: $0.architecture, fingerprint: $0.fingerprint, precision: $0.precision.isEmpty ? "fp32" : $0.precision, prompts: $0.prompts.isEmpty ? nil : $0.prompts)
             },
             default: isDefault))
       } else {
         let modalities = space.encoders.map { $0.modality.name }.joined(separator: "+")
         print("\(space.name)\(isDefault ? " (default)" : "")  \(space.dimension)-d  \(modalities)")
         for encoder in space.encoders {
-          print("  \(encoder.modality.name): \(encoder.modelID) [\(encoder.architecture)] \(encoder.fingerprint.prefix(12))")
+          print("  \(encoder.modality.name): \(encoder.modelID) [\(encoder.architecture), \(encoder.precision.isEmpty ? "fp32" : encoder.precision)] \(encoder.fingerprint.prefix(12))")
           if !encoder.prompts.isEmpty {
             let names = encoder.prompts.keys.sorted().map { $0 == encoder.defaultPromptName ? "\($0) (default)" : $0 }
             print("    prompts: \(names.joined(separator: ", "))")

@@ -31,6 +31,51 @@ final class KernelTests: XCTestCase {
     }
   }
 
+  /// bf16 and int8 differ from the fp32 product by no more than their rounding allows, element by element: for
+  /// y = Σ x·w with x and w each off by at most δx and δw, |error| ≤ Σ (|x|·δw + |w|·δx + δx·δw). bf16 rounds each
+  /// factor to 8 significant bits (δ ≤ 2⁻⁹ relative); int8 rounds each input row to 255 steps of its range (δx ≤
+  /// one step, allowing for the zero point's clamping) and each weight row to ±127 (±63 without VNNI) steps of its
+  /// largest magnitude (δw ≤ half a step). Also for row counts that are not multiples of the padding (8).
+  func testPackedLinearInBF16AndInt8StaysWithinItsRoundingBound() throws {
+    var generator = SystemRandomNumberGenerator()
+    func random(_ shape: [Int]) -> Tensor { Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in Float.random(in: -1...1, using: &generator) }) }
+    let (out, k) = (200, 96)
+    let w = random([out, k]), b = random([out])
+    for precision in [Precision.bf16, .int8] {
+      if let reason = precision.unsupportedReason {
+        print("skipping \(precision): \(reason)")
+        continue
+      }
+      let packed = PackedLinear(weight: w, precision: precision, parts: 2)
+      XCTAssertNotNil(packed.kernel(rows: 16), "\(precision): oneDNN made no kernel")
+      let limit = Float(Precision.int8WeightBits == 8 ? 127 : 63)
+      let weightStep = (0..<out).map { o in (0..<k).map { abs(w.data[o * k + $0]) }.max()! / limit }
+      for rows in [1, 7, 64, 129] {
+        let x = random([rows, k]), expected = linear(x, weight: w, bias: b)
+        let y = Tensor(zeros: [rows, out]), start = random([rows, out]), accumulated = Tensor(shape: [rows, out], values: start.array)
+        packed.apply(x, bias: b, into: y, accumulate: false)
+        packed.apply(x, bias: b, into: accumulated, accumulate: true)
+        for r in 0..<rows {
+          let row = Array(UnsafeBufferPointer(start: x.data + r * k, count: k))
+          let rowStep = (max(0, row.max()!) - min(0, row.min()!)) / 255
+          for o in 0..<out {
+            let weights = Array(UnsafeBufferPointer(start: w.data + o * k, count: k))
+            var bound: Float = 1e-4
+            for i in 0..<k {
+              let (dx, dw) =
+                precision == .bf16
+                ? (abs(row[i]) / 512, abs(weights[i]) / 512) : (rowStep, weightStep[o] / 2)
+              bound += abs(row[i]) * dw + abs(weights[i]) * dx + dx * dw
+            }
+            let i = r * out + o
+            XCTAssertLessThanOrEqual(abs(y.data[i] - expected.data[i]), bound, "\(precision) rows \(rows) [\(r), \(o)]")
+            XCTAssertEqual(accumulated.data[i], start.data[i] + y.data[i], accuracy: 1e-5, "\(precision) accumulate rows \(rows)")
+          }
+        }
+      }
+    }
+  }
+
   func testLinearMatchesDefinition() {
     let x = Tensor(shape: [3, 4], values: (0..<12).map { Float($0) * 0.1 - 0.5 })
     let w = Tensor(shape: [2, 4], values: [1, -1, 0.5, 2, 0, 3, -2, 1])

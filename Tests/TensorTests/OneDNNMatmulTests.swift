@@ -1,7 +1,7 @@
 import CMatmul
 import XCTest
 
-/// The oneDNN linear (`CMatmul`): packed once, equal to a plain product for every row count, in fp32 and bf16.
+/// The oneDNN linear (`CMatmul`): packed once, equal to a plain product for every row count, in fp32, bf16 and int8.
 final class OneDNNMatmulTests: XCTestCase {
   func message(_ buffer: [CChar]) -> String { String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
 
@@ -45,5 +45,11 @@ final class OneDNNMatmulTests: XCTestCase {
   /// bf16 keeps 8 bits of mantissa: over 80 products of values in [-1, 1] the error stays near 0.1 at worst.
   func testBF16IsCloseToThePlainProduct() throws {
     try check(CHORUS_MATMUL_BF16, tolerance: 0.15)
+  }
+
+  /// int8 (weights per channel, rows per row): over 80 products of values in [-1, 1] the error stays under 0.2 at
+  /// worst (the exact bound is checked element by element in KernelTests).
+  func testInt8IsCloseToThePlainProduct() throws {
+    try check(CHORUS_MATMUL_INT8, tolerance: 0.2)
   }
 }

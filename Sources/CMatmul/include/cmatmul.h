@@ -1,5 +1,5 @@
 // Linear layers through oneDNN (Debian libdnnl-dev): weights reordered once into the layout the CPU's kernel
-// prefers, in fp32 or bf16, then y = x · Wᵀ for any number of rows. A small C API because oneDNN's C structs
+// prefers, in fp32, bf16 or int8, then y = x · Wᵀ for any number of rows. A small C API because oneDNN's C structs
 // (fixed-size dimension arrays, handles) are clumsy from Swift.
 #ifndef CHORUS_CMATMUL_H
 #define CHORUS_CMATMUL_H
@@ -7,7 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { CHORUS_MATMUL_FP32 = 0, CHORUS_MATMUL_BF16 = 1 } chorus_matmul_precision;
+// INT8 is dynamic quantization as ONNX Runtime's quantize_dynamic does it, with finer activation scales: weights
+// symmetric int8 per output channel, each input row quantized to uint8 (its own scale and zero point) at run time,
+// int32 accumulation, then y = row scale · column scale · (acc − zero point · Σ column weights) + bias.
+typedef enum { CHORUS_MATMUL_FP32 = 0, CHORUS_MATMUL_BF16 = 1, CHORUS_MATMUL_INT8 = 2 } chorus_matmul_precision;
 
 typedef struct chorus_matmul chorus_matmul;
 
@@ -20,10 +23,18 @@ chorus_matmul *chorus_matmul_create(const float *weights, int64_t n, int64_t k, 
 // `error`. Safe to call from several threads at once.
 int chorus_matmul_run(chorus_matmul *matmul, const float *x, int64_t rows, float *y, char *error, size_t error_size);
 
-// y[rows][n] = x · Wᵀ (+ bias; NULL for none), fp32, on the calling thread alone: the caller splits the work across
-// cores (oneDNN's own OpenMP threads would spin between calls and take the cores from everything else). Primitives
-// are cached per row count. 0 on success; otherwise the reason is in `error`.
-int chorus_matmul_run_serial(chorus_matmul *matmul, const float *x, int64_t rows, float *y, const float *bias, char *error, size_t error_size);
+// y[r * ldy + c] = (x · Wᵀ + bias)[r][c] for c < n — or += when `accumulate` — in any precision, on the calling thread
+// alone (the caller splits the work across cores: oneDNN's own OpenMP threads would spin between calls and take the cores from everything else; primitives are cached per row count). The product lands in a per-thread dense buffer first (oneDNN's fast kernels
+// want a dense output; int8's is int32), then goes into y's strided rows. bf16 and int8 pad the row count to a
+// multiple of 8 so that the primitive cache serves changing batch sizes (text). 0 on success.
+int chorus_matmul_run_part(chorus_matmul *matmul, const float *x, int64_t rows, float *y, int64_t ldy, const float *bias, int accumulate, char *error,
+                           size_t error_size);
+
+// Whether this CPU computes in `precision` natively: bf16 needs AVX512_BF16 (or AMX); int8 runs everywhere, but
+// without VNNI (AVX-512 VNNI or AVX-VNNI) its weights keep 7 bits, because vpmaddubsw's 16-bit pair sums would
+// saturate on 8 (the same reason ONNX Runtime offers reduce_range).
+int chorus_matmul_native(chorus_matmul_precision precision);
+int chorus_matmul_has_vnni(void);
 
 // The oneDNN kernel that serves `rows` (e.g. "brg:avx512_core_bf16"); NULL if none does.
 const char *chorus_matmul_kernel(chorus_matmul *matmul, int64_t rows);

@@ -25,18 +25,28 @@ public struct Weights {
   }
 }
 
-/// A linear layer's weights [out, in] and bias [out]; for towers whose row counts repeat (images and audio: one per
-/// batch size), also the same weights packed once for oneDNN (`packed()`). Text keeps OpenBLAS: its row counts
-/// change with every batch, and a oneDNN primitive takes about 0.3 ms to make for each new one.
+/// The precision the linear layers built in this scope compute in: `ModelDirectory.load` sets it around building a
+/// model, so every architecture's layers follow `--precision` without each encoder passing it down.
+public enum LoadingPrecision {
+  @TaskLocal public static var current: Precision = .fp32
+}
+
+/// A linear layer's weights [out, in] and bias [out], computing in the precision of the model being loaded
+/// (`LoadingPrecision`): bf16 and int8 weights are packed once for oneDNN (on first use) for any row count. In fp32,
+/// towers whose row counts repeat (images and audio: one per batch size) also pack their weights for oneDNN
+/// (`packedForFixedShapes()`); fp32 text keeps OpenBLAS: its row counts change with every batch, and a oneDNN
+/// primitive takes about 0.3 ms to make for each new one.
 public struct LinearWeights {
   public let weight: Tensor
   public let bias: Tensor?
   private let packed: LazyPackedLinear?
 
   public init(weight: Tensor, bias: Tensor?) {
-    self.weight = weight
-    self.bias = bias
-    packed = nil
+    self.init(weight: weight, bias: bias, precision: LoadingPrecision.current)
+  }
+
+  private init(weight: Tensor, bias: Tensor?, precision: Precision) {
+    self.init(weight: weight, bias: bias, packed: precision == .fp32 ? nil : LazyPackedLinear(weight: weight, precision: precision))
   }
 
   private init(weight: Tensor, bias: Tensor?, packed: LazyPackedLinear?) {
@@ -45,10 +55,14 @@ public struct LinearWeights {
     self.packed = packed
   }
 
-  /// The same layer multiplied through weights packed once (on first use) for oneDNN, unless `CHORUS_GEMM=openblas`
-  /// or the CPU lacks the kernels that make it faster (`PackedLinear(ifFasterFor:)`).
+  public var precision: Precision { packed?.precision ?? .fp32 }
+
+  /// In fp32, the same layer multiplied through weights packed once (on first use) for oneDNN, unless
+  /// `CHORUS_GEMM=openblas` or the CPU lacks the kernels that make it faster (`PackedLinear(ifFasterFor:)`).
+  /// bf16 and int8 layers are packed already.
   public func packedForFixedShapes() -> LinearWeights {
-    LinearWeights(weight: weight, bias: bias, packed: PackedLinear.enabled ? LazyPackedLinear(weight: weight) : nil)
+    guard precision == .fp32 else { return self }
+    return LinearWeights(weight: weight, bias: bias, packed: PackedLinear.enabled ? LazyPackedLinear(weight: weight) : nil)
   }
 
   public init(_ weights: Weights, _ name: String, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) throws {
@@ -61,7 +75,7 @@ public struct LinearWeights {
   public static func fused(_ parts: [LinearWeights]) -> LinearWeights {
     LinearWeights(
       weight: Tensor.concatenate(parts.map(\.weight)),
-      bias: parts.allSatisfy { $0.bias != nil } ? Tensor.concatenate(parts.map { $0.bias! }) : nil)
+      bias: parts.allSatisfy { $0.bias != nil } ? Tensor.concatenate(parts.map { $0.bias! }) : nil, precision: parts.first?.precision ?? .fp32)
   }
 
   /// y = x · Wᵀ + b.

@@ -4,7 +4,8 @@ import Tensor
 /// EfficientNet-Lite (`efficientnet_lite_pytorch`'s EfficientNet with the lite settings: ReLU6, no
 /// squeeze-excitation, TensorFlow "SAME" padding): the ImageNet classifier's logits. Batch norms are folded into
 /// the convolutions at load; activations are channels-last so every 1×1 convolution is one GEMM over all pixels
-/// of the batch.
+/// of the batch (in the model's precision: int8 and bf16 apply to these GEMMs; the stem and the depthwise
+/// convolutions stay fp32).
 public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
   public let architecture = "efficientnet_lite"
   /// The logits: one per class.
@@ -12,9 +13,9 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
   public let imageSize: Int
 
   struct Block {
-    let expand: (weight: Tensor, bias: Tensor)?
+    let expand: LinearWeights?
     let depthwise: (weight: Tensor, bias: Tensor)
-    let project: (weight: Tensor, bias: Tensor)
+    let project: LinearWeights
     let kernel: Int
     let stride: Int
     let residual: Bool
@@ -22,7 +23,7 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
 
   let stem: (weight: Tensor, bias: Tensor)
   let blocks: [Block]
-  let head: (weight: Tensor, bias: Tensor)
+  let head: LinearWeights
   let classifier: LinearWeights
   /// Activation buffers reused across calls (fresh multi-megabyte buffers cost page faults every time).
   private let workspaces = WorkspacePool()
@@ -58,16 +59,16 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
         let project = try folded(p + "_project_conv", p + "_bn2", [spec.output, expanded, 1, 1])
         blocks.append(
           Block(
-            expand: expand.map { ($0.weight.reshaped([expanded, input]), $0.bias) },
+            expand: expand.map { LinearWeights(weight: $0.weight.reshaped([expanded, input]), bias: $0.bias) },
             depthwise: (depthwiseWeight(depthwise.weight), depthwise.bias),
-            project: (project.weight.reshaped([spec.output, expanded]), project.bias),
+            project: LinearWeights(weight: project.weight.reshaped([spec.output, expanded]), bias: project.bias),
             kernel: spec.kernel, stride: stride, residual: stride == 1 && input == spec.output))
       }
     }
     self.blocks = blocks
     let last = blocks.last?.project.weight.shape[0] ?? stemChannels
     let headFolded = try folded("_conv_head", "_bn1", [headChannels, last, 1, 1])
-    head = (headFolded.weight.reshaped([headChannels, last]), headFolded.bias)
+    head = LinearWeights(weight: headFolded.weight.reshaped([headChannels, last]), bias: headFolded.bias)
     classifier = try LinearWeights(w, "_fc", in: headChannels, out: dimension)
   }
 
@@ -110,7 +111,7 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
       var hidden = x
       if let expand = block.expand {
         hidden = workspace.tensor(Slot.expanded, [batch * height * width, expand.weight.shape[0]])
-        linear(x, weight: expand.weight, bias: expand.bias, into: hidden)
+        expand.apply(x, into: hidden)
         clampRelu6(hidden)
       }
       let channels = block.depthwise.weight.shape[1]
@@ -119,16 +120,16 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
         kernel: block.kernel, stride: block.stride, activation: .relu6
       ) { h, w in workspace.tensor(Slot.spatial, [batch * h * w, channels]) }
       if block.residual {
-        linearAccumulate(spatial, weight: block.project.weight, bias: block.project.bias, into: x)  // x += project(spatial)
+        block.project.accumulate(spatial, into: x)  // x += project(spatial)
       } else {
         current = current == Slot.even ? Slot.odd : Slot.even
         x = workspace.tensor(current, [batch * outHeight * outWidth, block.project.weight.shape[0]])
-        linear(spatial, weight: block.project.weight, bias: block.project.bias, into: x)
+        block.project.apply(spatial, into: x)
       }
       (height, width) = (outHeight, outWidth)
     }
     let features = workspace.tensor(Slot.features, [batch * height * width, head.weight.shape[0]])
-    linear(x, weight: head.weight, bias: head.bias, into: features)
+    head.apply(x, into: features)
     clampRelu6(features)
     let pooled = averagePool(features, batch: batch, pixels: height * width, channels: head.weight.shape[0])
     let logits = linear(pooled, weight: classifier.weight, bias: classifier.bias)

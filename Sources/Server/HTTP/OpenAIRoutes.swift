@@ -57,7 +57,7 @@ struct OpenAIRoutes {
       [
         "id": space.name, "object": "model", "created": created, "owned_by": "chorus",
         "dimension": space.dimension, "modalities": space.modalities.map(\.rawValue),
-        "default": space.name == engine.defaultSpace,
+        "default": space.name == engine.defaultSpace, "precision": space.encoders.first?.precision.rawValue ?? "fp32",
       ]
     }
     return try HTTPBody.json(object: ["object": "list", "data": data])
