@@ -34,11 +34,11 @@ sys.path.insert(0, str(STUBS))
 
 
 class Daemon:
-    def __init__(self, directory, extra_args=()):
+    def __init__(self, directory, extra_args=(), data_dir=None, start_timeout=20.0):
         self.directory = directory
         self.socket = os.path.join(directory, "chorus.sock")
         self.http_socket = os.path.join(directory, "http.sock")
-        self.data_dir = os.path.join(directory, "data")
+        self.data_dir = data_dir or os.path.join(directory, "data")
         env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS")}
         self.process = subprocess.Popen(
             [str(BIN_DIR / "chorusd"), "--socket", self.socket, "--data-dir", self.data_dir, *extra_args],
@@ -47,7 +47,7 @@ class Daemon:
             env=env,
         )
         self.channel = grpc.insecure_channel(f"unix://{self.socket}")
-        self._wait_serving()
+        self._wait_serving(start_timeout)
 
     def _wait_serving(self, timeout=20.0):
         from grpc_health.v1 import health_pb2, health_pb2_grpc
