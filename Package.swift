@@ -134,7 +134,8 @@ let package = Package(
     .executableTarget(
       name: "chorus-bench",
       dependencies: [
-        "CBLAS", "CMatmul", "Encoders", "Media", "Store", "Tensor", "Tokenizers", "ChorusAPI",
+        "CBLAS", "CMatmul", "Encoders", "Engine", "Media", "Store", "Tensor", "Tokenizers", "ChorusAPI",
+        .product(name: "Logging", package: "swift-log"),
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "GRPCCore", package: "grpc-swift-2"),

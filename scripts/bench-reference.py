@@ -5,20 +5,23 @@ Commands (each prints one JSON object on stdout):
   make-clip-b32 DIR BPE_DIR      write a CLIPModel of ViT-B/32's shape with random weights (seeded) to DIR,
                                  with CLIP's tokenizer from BPE_DIR
   throughput KIND DIR BATCH SECONDS TEXTS_JSON
-                                 texts/s of tokenizer + model, KIND = st (SentenceTransformer.encode) or
-                                 clip (CLIPModel text_embeds)
+                                 texts/s of tokenizer + model, KIND = st (SentenceTransformer.encode),
+                                 clip (CLIPModel text_embeds), st-ort or st-ort-int8 (the transformer exported to
+                                 ONNX, fp32 or quantize_dynamic int8, in ONNX Runtime; mean pooling in numpy)
   embed KIND DIR TEXTS_JSON      reference vectors (normalised) for parity checks
   vision MODEL RUNTIME DIR BATCH SECONDS PIXELS_FILE
                                  images/s of the network alone on preprocessed pixels, MODEL = clip
                                  (CLIPModel.get_image_features) or effnet (EfficientNet-Lite0 logits,
-                                 efficientnet_lite_pytorch), RUNTIME = torch or ort (ONNX Runtime on the exported
-                                 graph, 2 threads); and the output of the first image for a parity check
+                                 efficientnet_lite_pytorch), RUNTIME = torch, ort (ONNX Runtime on the exported
+                                 graph, 2 threads) or ort-int8 (that graph through quantize_dynamic: int8 weights
+                                 per channel); and the output of the first image for a parity check
   make-audio MODEL DIR          write a model of MODEL's shape with random weights (seeded) and its feature
                                  extractor to DIR: whisper-base (WhisperModel, its encoder as published; a 1-layer
                                  decoder with a small vocabulary keeps the file small) or ast-base (ASTModel)
-  audio MODEL DIR BATCH SECONDS FILE
+  audio MODEL DIR BATCH SECONDS FILE [RUNTIME]
                                  10-second clips/s of the encoder alone on features of FILE (already 16 kHz mono
-                                 float32 samples), and the first clip's embedding for a parity check
+                                 float32 samples), and the first clip's embedding for a parity check; RUNTIME =
+                                 torch (default), ort or ort-int8 (whisper-base and ast-base)
   audio-end-to-end MODEL DIR BATCH SECONDS FILE
                                  clips/s of soundfile + channel mean + soxr HQ + the feature extractor + the encoder
                                  on an audio file
@@ -39,6 +42,8 @@ torch.set_grad_enabled(False)
 
 
 def load(kind, directory):
+    if kind in ("st-ort", "st-ort-int8"):
+        return load_ort_text(kind[3:], directory)
     if kind == "st":
         from sentence_transformers import SentenceTransformer
 
@@ -94,6 +99,58 @@ def timed(run, batch, seconds):
     return done / (time.perf_counter() - start)
 
 
+def ort_session(module, example, path, runtime, inputs, outputs, dynamic_axes):
+    """`module` exported to ONNX at `path` and opened in ONNX Runtime with 2 threads; for ort-int8 the graph first
+    goes through quantize_dynamic (int8 weights per output channel, activations quantized at run time), as people
+    deploying with ONNX Runtime quantize."""
+    import onnxruntime
+
+    torch.onnx.export(module, example, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic_axes, opset_version=17, dynamo=False)
+    if runtime == "ort-int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantized = path.replace(".onnx", ".int8.onnx")
+        quantize_dynamic(path, quantized, weight_type=QuantType.QInt8, per_channel=True)
+        path = quantized
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def load_ort_text(runtime, directory):
+    """A sentence-transformers model (transformer + mean pooling + normalisation) with its transformer in ONNX Runtime."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(directory, device="cpu")
+    transformer, tokenizer = st[0].auto_model.eval(), st.tokenizer
+    example = tokenizer(["a photo of a cat", "two dogs"], padding=True, return_tensors="pt")
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in example]
+
+    class Hidden(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, *args):
+            return self.transformer(**dict(zip(names, args))).last_hidden_state
+
+    axes = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes["hidden"] = {0: "batch", 1: "sequence"}
+    session = ort_session(Hidden(), tuple(example[n] for n in names), f"/tmp/chorus-bench-text-{runtime}.onnx", runtime, names, ["hidden"], axes)
+    limit = st.max_seq_length
+
+    def run(texts):
+        batch = tokenizer(texts, padding=True, truncation=True, max_length=limit, return_tensors="np")
+        hidden = session.run(None, {n: batch[n].astype(np.int64) for n in names})[0]
+        mask = batch["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+    return run
+
+
 def vision(kind, runtime, directory, batch, seconds, pixels_file):
     """images/s of the network alone on the same preprocessed pixels, in PyTorch or ONNX Runtime (2 threads)."""
     import numpy as np
@@ -105,15 +162,8 @@ def vision(kind, runtime, directory, batch, seconds, pixels_file):
         run = lambda: model(tensor)
         first = run()[0].tolist()
     else:
-        import onnxruntime
-
-        path = f"/tmp/chorus-bench-{kind}.onnx"
-        torch.onnx.export(model, torch.from_numpy(pixels), path, input_names=["pixels"], output_names=["out"],
-                          dynamic_axes={"pixels": {0: "batch"}, "out": {0: "batch"}}, opset_version=17, dynamo=False)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 2
-        options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        session = ort_session(model, torch.from_numpy(pixels), f"/tmp/chorus-bench-{kind}.onnx", runtime, ["pixels"], ["out"],
+                              {"pixels": {0: "batch"}, "out": {0: "batch"}})
         run = lambda: session.run(None, {"pixels": pixels})[0]
         first = run()[0].tolist()
     return {"images_per_second": timed(run, batch, seconds), "first": first}
@@ -176,7 +226,35 @@ def audio_features(extractor, samples):
     return out["input_features"] if "input_features" in out else out["input_values"]
 
 
-def audio(kind, directory, batch, seconds, samples_file):
+def ort_audio_model(kind, runtime, directory, example):
+    """The Whisper or AST encoder exported to ONNX (fp32 or int8) as a function like audio_model's."""
+    import numpy as np
+    from transformers import ASTModel, WhisperModel
+
+    whisper = kind == "whisper-base"
+    network = WhisperModel.from_pretrained(directory).encoder.eval() if whisper else ASTModel.from_pretrained(directory).eval()
+
+    class Output(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.network = network
+
+        def forward(self, features):
+            out = self.network(features)
+            return out.last_hidden_state if whisper else out.pooler_output
+
+    session = ort_session(Output(), example[:1], f"/tmp/chorus-bench-{kind}-{runtime}.onnx", runtime, ["features"], ["out"],
+                          {"features": {0: "batch"}, "out": {0: "batch"}})
+
+    def run(features, frames):
+        out = session.run(None, {"features": features.numpy()})[0]
+        pooled = out[:, :frames].mean(axis=1) if whisper else out
+        return torch.from_numpy(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
+
+    return run
+
+
+def audio(kind, directory, batch, seconds, samples_file, runtime="torch"):
     import math
 
     import numpy as np
@@ -186,6 +264,8 @@ def audio(kind, directory, batch, seconds, samples_file):
     features = audio_features(extractor, samples)
     features = features.repeat(batch, *([1] * (features.dim() - 1)))
     frames = min(1500, math.ceil(len(samples) / 320))
+    if runtime != "torch":
+        run_model = ort_audio_model(kind, runtime, directory, features)
     first = run_model(features[:1], frames)[0].tolist()
     return {"clips_per_second": timed(lambda: run_model(features, frames), batch, seconds), "first": first}
 
@@ -274,7 +354,7 @@ def main():
         print(json.dumps({"written": directory}))
     elif command == "audio":
         kind, directory, batch, seconds, path = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
-        print(json.dumps(audio(kind, directory, batch, seconds, path)))
+        print(json.dumps(audio(kind, directory, batch, seconds, path, *sys.argv[7:8])))
     elif command == "audio-end-to-end":
         kind, directory, batch, seconds, path = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
         print(json.dumps(audio_end_to_end(kind, directory, batch, seconds, path)))

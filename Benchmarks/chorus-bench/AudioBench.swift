@@ -77,6 +77,39 @@ enum AudioBench {
         }
         print(line)
       }
+      // bf16 and int8 (--precision) model only, beside PyTorch fp32 and, for the Whisper and AST encoders, ONNX
+      // Runtime fp32 and quantize_dynamic int8 (each side's cosine to its own fp32 embedding of the clip).
+      guard option("--precisions") != "fp32" else { continue }
+      let ort = model == "whisper-base" || model == "ast-base"
+      var references: [Int: (torch: Double?, ort: Double?)] = [:]
+      for batch in batches {
+        let torch = runReference(["audio", model, directory, "\(batch)", "\(seconds)", samplesFile])?["clips_per_second"] as? Double
+        let fp32 = ort ? runReference(["audio", model, directory, "\(batch)", "\(seconds)", samplesFile, "ort"]) : nil
+        references[batch] = (torch, fp32?["clips_per_second"] as? Double)
+        if let theirs = fp32?["clips_per_second"] as? Double {
+          let modelOnly = Self.rate(batch) { _ = encoder.embed(features: Array(repeating: features, count: batch), samples: Array(repeating: samples.count, count: batch)) }
+          print(String(format: "  fp32, batch %d: chorus model only %.2f clips/s, onnxruntime fp32 %.2f (%.2f×)", batch, modelOnly, theirs, modelOnly / theirs))
+        }
+      }
+      for precision in [Precision.bf16, .int8] {
+        if let reason = precision.unsupportedReason {
+          print("  \(precision): not on this CPU (\(reason))")
+          continue
+        }
+        let lower = try ModelDirectory.load(directory, precision: precision).audio!
+        let fidelity = cosineSimilarity(l2Normalized(lower.embed(features: [features], samples: [samples.count])[0]), ours)
+        for batch in batches {
+          let modelOnly = Self.rate(batch) { _ = lower.embed(features: Array(repeating: features, count: batch), samples: Array(repeating: samples.count, count: batch)) }
+          var line = String(format: "  %@, batch %d: chorus model only %.2f clips/s (cosine to fp32 %.5f)", precision.rawValue, batch, modelOnly, fidelity)
+          if let theirs = references[batch]?.torch { line += String(format: ", pytorch fp32 %.2f (%.2f×)", theirs, modelOnly / theirs) }
+          if precision == .int8, ort, let reference = runReference(["audio", model, directory, "\(batch)", "\(seconds)", samplesFile, "ort-int8"]),
+            let theirs = reference["clips_per_second"] as? Double, let first = reference["first"] as? [Double]
+          {
+            line += String(format: ", onnxruntime int8 %.2f (%.2f×, its cosine to fp32 %.5f)", theirs, modelOnly / theirs, cosineSimilarity(ours, first.map(Float.init)))
+          }
+          print(line)
+        }
+      }
     }
   }
 

@@ -192,3 +192,4 @@ func vectorFeatures() -> String {
   let present = wanted.filter(flags.contains)
   return present.isEmpty ? "baseline x86-64" : present.joined(separator: " ")
 }
+

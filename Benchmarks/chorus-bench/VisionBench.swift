@@ -56,30 +56,56 @@ enum VisionBench {
     let photos = try photoFiles()
     for model in models where option("--model").map({ $0 == model.kind }) ?? true {
       print("\(model.name), \(seconds) s per figure")
-      modelOnly(model)
+      try modelOnly(model)
       try endToEnd(model, files: photos)
     }
   }
 
-  static func modelOnly(_ model: Model) {
+  static func modelOnly(_ model: Model) throws {
     let size = model.encoder.imageSize
     var generator = SystemRandomNumberGenerator()
     let pixels = Tensor(shape: [16, 3, size, size], values: (0..<16 * 3 * size * size).map { _ in Float.random(in: -2...2, using: &generator) })
     let pixelsFile = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-pixels-\(model.kind).f32")
     try! Data(buffer: pixels.buffer).write(to: pixelsFile)
+    func input(_ batch: Int) -> Tensor { Tensor(shape: [batch, 3, size, size], values: Array(pixels.buffer.prefix(batch * 3 * size * size))) }
+    var pytorch: [Int: Double] = [:]
+    var firsts: [Int: [Float]] = [:]
     for batch in [1, 16] {
-      let input = Tensor(shape: [batch, 3, size, size], values: Array(pixels.buffer.prefix(batch * 3 * size * size)))
-      let first = model.encoder.embed(pixels: input)[0]
-      let ours = measure(batch: batch) { _ = model.encoder.embed(pixels: input) }
+      let first = model.encoder.embed(pixels: input(batch))[0]
+      firsts[batch] = first
+      let ours = measure(batch: batch) { _ = model.encoder.embed(pixels: input(batch)) }
       var line = "  model only, batch \(batch): chorus \(String(format: "%.1f", ours)) images/s"
       for runtime in ["torch", "ort"] {
         guard let reference = runReference(["vision", model.kind, runtime, model.directory, "\(batch)", "\(seconds)", pixelsFile.path]),
           let theirs = reference["images_per_second"] as? Double, let output = reference["first"] as? [Double]
         else { continue }
+        if runtime == "torch" { pytorch[batch] = theirs }
         let difference = zip(first, output).map { abs(Double($0) - $1) }.max() ?? 0
         line += ", \(runtime == "torch" ? "pytorch" : "onnxruntime") \(String(format: "%.1f", theirs)) (chorus \(String(format: "%.2f", ours / theirs))×, max-abs \(String(format: "%.1e", difference)))"
       }
       print(line)
+    }
+    // bf16 and int8 (--precision) beside PyTorch fp32 and ONNX Runtime's quantize_dynamic int8; each side's output
+    // for the first image compared with fp32's by cosine (on these noise pixels; real photos: `chorus-bench fidelity`).
+    guard option("--precisions") != "fp32" else { return }
+    for precision in [Precision.bf16, .int8] {
+      if let reason = precision.unsupportedReason {
+        print("  \(precision): not on this CPU (\(reason))")
+        continue
+      }
+      let lower = try ModelDirectory.load(model.directory, precision: precision).image!
+      for batch in [1, 16] {
+        let first = lower.embed(pixels: input(batch))[0]
+        let ours = measure(batch: batch) { _ = lower.embed(pixels: input(batch)) }
+        var line = "  model only \(precision), batch \(batch): chorus \(String(format: "%.1f", ours)) images/s (cosine to fp32 \(String(format: "%.5f", cosineSimilarity(first, firsts[batch]!))))"
+        if let theirs = pytorch[batch] { line += ", pytorch fp32 \(String(format: "%.1f", theirs)) (chorus \(String(format: "%.2f", ours / theirs))×)" }
+        if precision == .int8, let reference = runReference(["vision", model.kind, "ort-int8", model.directory, "\(batch)", "\(seconds)", pixelsFile.path]),
+          let theirs = reference["images_per_second"] as? Double, let output = reference["first"] as? [Double]
+        {
+          line += ", onnxruntime int8 \(String(format: "%.1f", theirs)) (chorus \(String(format: "%.2f", ours / theirs))×, its cosine to fp32 \(String(format: "%.5f", cosineSimilarity(output.map(Float.init), firsts[batch]!))))"
+        }
+        print(line)
+      }
     }
   }
 

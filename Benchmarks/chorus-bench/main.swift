@@ -29,6 +29,9 @@ let needs: [String: [(path: String, what: String, command: String)]] = [
   "search": [("Models/all-MiniLM-L6-v2", "the starter text model", "scripts/fetch-models")],
   "vision": [("Models/efficientnet-lite0", "the starter image model", "scripts/fetch-models"), ("Tests/Data/skimage", "the test photos", "scripts/fetch-test-data")],
   "audio": [], "gemm": [],
+  "fidelity": [
+    ("Models/all-MiniLM-L6-v2", "the starter models", "scripts/fetch-models"), ("Tests/Data/skimage", "the test photos", "scripts/fetch-test-data"),
+  ],
   "http": [("Models/all-MiniLM-L6-v2", "the starter text model", "scripts/fetch-models")],
   "load": [("Models/all-MiniLM-L6-v2", "the starter models", "scripts/fetch-models"), ("Tests/Data/skimage", "the test photos", "scripts/fetch-test-data")],
 ]
@@ -188,13 +191,18 @@ if arguments.count >= 2, arguments[1] == "audio" {
   exit(0)
 }
 
+if arguments.count >= 2, arguments[1] == "fidelity" {
+  try await FidelityBench.run(root: root)
+  exit(0)
+}
+
 if arguments.count >= 2, arguments[1] == "vision" {
   try VisionBench.run()
   exit(0)
 }
 
 guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] [--rounds 3] | load [--clients 64] [--storm 256] | gemm) [--seconds S]\n".utf8))
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] [--only st|clip|tokenizers] [--batches 1,32] [--precisions fp32] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] [--rounds 3] | load [--clients 64] [--storm 256] | gemm | fidelity [--only NAME]) [--seconds S]\n".utf8))
   exit(2)
 }
 
@@ -262,12 +270,42 @@ for model in models where only == nil || model.kind == only || model.directory.c
     tokenized += texts.count
   }
   let tokenizeSeconds = Date().timeIntervalSince(tokenizeStart) / Double(tokenized)
-  for batch in (option("--batches")?.split(separator: ",").compactMap { Int($0) } ?? [1, 32]) {
+  let batches = option("--batches")?.split(separator: ",").compactMap { Int($0) } ?? [1, 32]
+  var pytorch: [Int: Double] = [:]
+  for batch in batches {
     let ours = throughput(encoder, batch: batch)
     var line = "  batch \(batch): chorus \(String(format: "%.1f", ours)) texts/s (tokenization \(String(format: "%.1f", 100 * tokenizeSeconds * ours)) % of it)"
     if let theirs = runReference(["throughput", model.kind, model.directory, "\(batch)", "\(seconds)", textsFile.path])?["texts_per_second"] as? Double {
+      pytorch[batch] = theirs
       line += ", pytorch \(String(format: "%.1f", theirs)) texts/s, ratio \(String(format: "%.2f", ours / theirs))×"
     }
+    // Sentence-transformers models also beside their ONNX export in ONNX Runtime (fp32).
+    if model.kind == "st", let theirs = runReference(["throughput", "st-ort", model.directory, "\(batch)", "\(seconds)", textsFile.path])?["texts_per_second"] as? Double {
+      line += ", onnxruntime \(String(format: "%.1f", theirs)) (chorus \(String(format: "%.2f", ours / theirs))×)"
+    }
     print(line)
+  }
+  // The same model in bf16 and int8 (--precision), beside PyTorch fp32 and ONNX Runtime's quantize_dynamic int8.
+  guard option("--precisions") != "fp32" else { continue }
+  let reference = encoder.embed(parityTexts.map { encoder.tokenize($0).ids }).map(l2Normalized)
+  for precision in [Precision.bf16, .int8] {
+    if let reason = precision.unsupportedReason {
+      print("  \(precision): not on this CPU (\(reason))")
+      continue
+    }
+    let lower = try ModelDirectory.load(model.directory, precision: precision).text!
+    let cosines = zip(lower.embed(parityTexts.map { lower.tokenize($0).ids }).map(l2Normalized), reference).map { zip($0, $1).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+    print("  \(precision) vs chorus fp32 on \(parityTexts.count) texts: mean cosine \(String(format: "%.5f", cosines.reduce(0, +) / Double(cosines.count))), worst \(String(format: "%.5f", cosines.min()!))")
+    for batch in batches {
+      let ours = throughput(lower, batch: batch)
+      var line = "  \(precision), batch \(batch): chorus \(String(format: "%.1f", ours)) texts/s"
+      if let theirs = pytorch[batch] { line += ", pytorch fp32 \(String(format: "%.1f", theirs)) (chorus \(String(format: "%.2f", ours / theirs))×)" }
+      if precision == .int8, model.kind == "st",
+        let theirs = runReference(["throughput", "st-ort-int8", model.directory, "\(batch)", "\(seconds)", textsFile.path])?["texts_per_second"] as? Double
+      {
+        line += ", onnxruntime int8 \(String(format: "%.1f", theirs)) (chorus \(String(format: "%.2f", ours / theirs))×)"
+      }
+      print(line)
+    }
   }
 }

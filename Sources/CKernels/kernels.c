@@ -153,3 +153,28 @@ CLONES void chorus_softmax(float *restrict row, size_t count) {
   float inverse = 1 / sum;
   for (i = 0; i < count; i++) row[i] *= inverse;
 }
+
+// One query row of a short attention: scores against `visible` keys (dots over 16 lanes, so they vectorise),
+// scaled, plus an optional bias row, softmax, then the weighted sum of the values (vectorised over the head's width).
+// Keys and values are rows `row_stride` floats apart (q, k and v interleaved in one projection's output).
+CLONES void chorus_attention_row(const float *restrict query, const float *restrict keys, const float *restrict values, size_t row_stride,
+                                 size_t visible, size_t head_dim, float scale, const float *restrict bias, float *restrict scores,
+                                 float *restrict out) {
+  for (size_t j = 0; j < visible; j++) {
+    const float *key = keys + j * row_stride;
+    float lanes[16] = {0};
+    size_t d = 0;
+    for (; d + 16 <= head_dim; d += 16)
+      for (int l = 0; l < 16; l++) lanes[l] += query[d + l] * key[d + l];
+    float dot = 0;
+    for (int l = 0; l < 16; l++) dot += lanes[l];
+    for (; d < head_dim; d++) dot += query[d] * key[d];
+    scores[j] = dot * scale + (bias ? bias[j] : 0.0f);
+  }
+  chorus_softmax(scores, visible);
+  for (size_t d = 0; d < head_dim; d++) out[d] = 0;
+  for (size_t j = 0; j < visible; j++) {
+    const float weight = scores[j], *value = values + j * row_stride;
+    for (size_t d = 0; d < head_dim; d++) out[d] += weight * value[d];
+  }
+}

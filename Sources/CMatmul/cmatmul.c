@@ -257,16 +257,27 @@ static void quantize_rows(const float *x, int64_t rows, int64_t padded, int64_t 
   for (int64_t r = 0; r < rows; r++) {
     const float *row = x + r * k;
     float low = 0, high = 0;
-    for (int64_t i = 0; i < k; i++) {
-      low = fminf(low, row[i]);
-      high = fmaxf(high, row[i]);
+    float lows[16] = {0}, highs[16] = {0};  // 16 lanes, so the scan vectorises
+    int64_t i = 0;
+    for (; i + 16 <= k; i += 16)
+      for (int l = 0; l < 16; l++) {
+        lows[l] = row[i + l] < lows[l] ? row[i + l] : lows[l];
+        highs[l] = row[i + l] > highs[l] ? row[i + l] : highs[l];
+      }
+    for (int l = 0; l < 16; l++) {
+      low = lows[l] < low ? lows[l] : low;
+      high = highs[l] > high ? highs[l] : high;
+    }
+    for (; i < k; i++) {
+      low = row[i] < low ? row[i] : low;
+      high = row[i] > high ? row[i] : high;
     }
     float s = high > low ? (high - low) / 255.0f : 1.0f, inverse = 1.0f / s;
-    float z = nearbyintf(-low * inverse);
+    float z = __builtin_roundevenf(-low * inverse);
     z = z < 0 ? 0 : z > 255 ? 255 : z;
     uint8_t *out = q + r * k;
     for (int64_t i = 0; i < k; i++) {
-      float v = nearbyintf(row[i] * inverse) + z;
+      float v = __builtin_roundevenf(row[i] * inverse) + z;  // vectorises, unlike nearbyintf
       out[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
     scale[r] = s;

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// Scaled dot-product multi-head attention over a batch of token sequences laid out by `layout`.
@@ -80,29 +81,10 @@ private func shortAttention(
         let length = layout.lengths[b]
         let base = layout.starts[b] * rowStride + h * headDim
         for i in 0..<length {
-          let visible = causal ? i + 1 : length
-          let query = q + base + i * rowStride
-          var maximum = -Float.infinity
-          for j in 0..<visible {
-            let key = k + base + j * rowStride
-            var dot: Float = 0
-            for d in 0..<headDim { dot += query[d] * key[d] }
-            scores[j] = dot * scale + (bias?[(h * longest + i) * longest + j] ?? 0)
-            maximum = max(maximum, scores[j])
-          }
-          var sum: Float = 0
-          for j in 0..<visible {
-            scores[j] = fastExp(scores[j] - maximum)
-            sum += scores[j]
-          }
-          let inverse = 1 / sum
           let row = out + (layout.starts[b] + i) * hidden + h * headDim
-          for d in 0..<headDim { row[d] = 0 }
-          for j in 0..<visible {
-            let weight = scores[j] * inverse
-            let value = v + base + j * rowStride
-            for d in 0..<headDim { row[d] += weight * value[d] }
-          }
+          chorus_attention_row(
+            q + base + i * rowStride, k + base, v + base, rowStride, causal ? i + 1 : length, headDim, scale,
+            bias.map { $0 + (h * longest + i) * longest }, scores.baseAddress!, row)
         }
       }
     }

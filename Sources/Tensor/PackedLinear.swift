@@ -22,6 +22,10 @@ public final class PackedLinear: Sendable {
     let matmul: OpaquePointer?
   }
 
+  /// Multiply-adds below which a product is not split across cores (measured on MiniLM's 14-token texts:
+  /// `chorus-bench text`).
+  static let inlineWork = Int(ProcessInfo.processInfo.environment["CHORUS_INLINE_WORK"] ?? "") ?? 32_000_000
+
   /// Whether fp32 linear layers are packed for oneDNN or left to OpenBLAS (`CHORUS_GEMM=openblas`).
   public static let enabled = ProcessInfo.processInfo.environment["CHORUS_GEMM"] != "openblas"
 
@@ -62,7 +66,7 @@ public final class PackedLinear: Sendable {
     let rows = x.count / inFeatures, out = outFeatures, k = inFeatures
     precondition(y.count == rows * out, "packed linear: output \(y.shape) for \(rows)×\(out)")
     let parts = self.parts, weight = self.weight
-    parallelChunks(parts.count) { range in
+    func multiply(_ range: Range<Int>) {
       var error = [CChar](repeating: 0, count: 256)
       for index in range {
         let part = parts[index], first = part.columns.lowerBound
@@ -85,6 +89,8 @@ public final class PackedLinear: Sendable {
           weight.data + first * k, Int32(k), accumulate || bias != nil ? 1 : 0, y.data + first, Int32(out))
       }
     }
+    // Small products run every part on the calling thread: waking the other core costs more than it saves.
+    if rows * k * out < Self.inlineWork { multiply(0..<parts.count) } else { parallelChunks(parts.count, multiply) }
   }
 }
 

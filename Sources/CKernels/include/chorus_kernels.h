@@ -87,3 +87,8 @@ void chorus_layer_norm(const float *x, float *out, size_t rows, size_t width, co
 
 /// In-place softmax of one row (max subtracted, as PyTorch).
 void chorus_softmax(float *row, size_t count);
+
+/// One query row of attention over `visible` keys and values (rows `row_stride` apart): softmax(q·Kᵀ·scale + bias)·V
+/// into out[head_dim]; `scores` holds `visible` floats of scratch; `bias` may be NULL.
+void chorus_attention_row(const float *query, const float *keys, const float *values, size_t row_stride, size_t visible, size_t head_dim,
+                          float scale, const float *bias, float *scores, float *out);
