@@ -22,10 +22,6 @@ public final class PackedLinear: Sendable {
     let matmul: OpaquePointer?
   }
 
-  /// Multiply-adds below which a product is not split across cores (measured on MiniLM's 14-token texts:
-  /// `chorus-bench text`).
-  static let inlineWork = Int(ProcessInfo.processInfo.environment["CHORUS_INLINE_WORK"] ?? "") ?? 32_000_000
-
   /// Whether fp32 linear layers are packed for oneDNN or left to OpenBLAS (`CHORUS_GEMM=openblas`).
   public static let enabled = ProcessInfo.processInfo.environment["CHORUS_GEMM"] != "openblas"
 
@@ -89,8 +85,9 @@ public final class PackedLinear: Sendable {
           weight.data + first * k, Int32(k), accumulate || bias != nil ? 1 : 0, y.data + first, Int32(out))
       }
     }
-    // Small products run every part on the calling thread: waking the other core costs more than it saves.
-    if rows * k * out < Self.inlineWork { multiply(0..<parts.count) } else { parallelChunks(parts.count, multiply) }
+    // Small bf16/int8 products run every part on the calling thread: they are 2–3× faster than fp32's, so waking the
+    // other core costs more than it saves (fp32 gains from the split even there: measured, see `inlineMultiplyAdds`).
+    if precision != .fp32 && rows * k * out < inlineMultiplyAdds { multiply(0..<parts.count) } else { parallelChunks(parts.count, multiply) }
   }
 }
 

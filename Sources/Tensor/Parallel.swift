@@ -20,3 +20,9 @@ public func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Rang
     if start < count { body(start..<min(start + size, count)) }
   }
 }
+
+/// Multiply-adds below which a bf16 or int8 product is not split across cores: waking the other core costs more than
+/// it saves (measured on MiniLM's 14-token texts, `chorus-bench text`: int8 batch 1 337 → 487 texts/s, bf16 288 →
+/// 306; for fp32 the split still paid: OpenBLAS 149 → 187, CLIP's packed fp32 16.9 → 17.6 images/s).
+/// `CHORUS_INLINE_WORK` overrides it for such measurements.
+let inlineMultiplyAdds = Int(ProcessInfo.processInfo.environment["CHORUS_INLINE_WORK"] ?? "") ?? 32_000_000

@@ -26,6 +26,20 @@ final class ConfigFileTests: XCTestCase {
     XCTAssertEqual(settings.models, ["clip": "/srv/models/clip", "mini-lm": "/srv/models/minilm"])
   }
 
+  /// `[precision]` names spaces; values are fp32, bf16 or int8 (any case); the flag's entry wins per space.
+  func testPrecisionTable() throws {
+    let settings = try ConfigFile.parse("[precision]\nclip = \"int8\"\nstarter = \"BF16\"\n", path: "c.toml")
+    XCTAssertEqual(settings.precisions, ["clip": .int8, "starter": .bf16])
+    assertConfigError("[precision]\nclip = \"int4\"\n", line: 2, key: "precision.clip", contains: "fp32, bf16, int8")
+    assertConfigError("precision = \"int8\"\n", line: 1, key: "precision", contains: "a table")
+    var flags = PartialSettings()
+    flags.precisions = ["clip": .fp32]
+    XCTAssertEqual(settings.overridden(by: flags, environment: [:]).precisions, ["clip": .fp32, "starter": .bf16])
+    XCTAssertEqual(SettingValue.precision("clip=INT8")?.precision, .int8)
+    XCTAssertNil(SettingValue.precision("clip=int4"))
+    XCTAssertNil(SettingValue.precision("=int8"))
+  }
+
   func testImageSettings() throws {
     let settings = try ConfigFile.parse("max_image_pixels = 1000000\nexif_orientation = false\nmax_file_bytes = 4096\n", path: "c.toml")
     XCTAssertEqual(settings.maxFileBytes, 4096)
