@@ -15,8 +15,23 @@ from chorus.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
 
 PHOTOS = conftest.ROOT / "Tests" / "Data" / "skimage"
 AUDIO = conftest.ROOT / "Tests" / "MediaTests" / "Fixtures" / "audio"
-# Published in Models/README.md ("Precision"): the bounds the daemon's vectors must keep.
+# Published in Models/README.md ("Precision"): the bounds the daemon's vectors must keep (mean, worst cosine).
 BOUNDS = {"int8": (0.99, 0.98), "bf16": (0.99, 0.98)}
+
+
+def vnni():
+    """Whether int8 runs on VNNI here (8-bit weights); without it weights keep 7 bits (Models/README.md)."""
+    flags = open("/proc/cpuinfo").read()
+    capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ("AVX2", "AVX", "SSE41", "AVX512_CORE")
+    return not capped and ("avx512_vnni" in flags or "avx_vnni" in flags)
+
+
+def bounds(precision, modality):
+    # Without VNNI, EfficientNet-Lite0's int8 logits lose more (7-bit weights): the starter's image vectors are
+    # published at mean ≥ 0.99, worst ≥ 0.96 there (measured 0.992 / 0.972 with oneDNN capped at AVX2).
+    if precision == "int8" and modality == "image" and not vnni():
+        return 0.99, 0.96
+    return BOUNDS[precision]
 
 
 def descriptions(count):
@@ -87,8 +102,8 @@ def test_lower_precision_stays_within_the_published_bounds(fp32, precision):
         for encoder, reference_encoder in zip(encoders, fp32_encoders):
             assert encoder.precision == precision and reference_encoder.precision == "fp32"
             assert encoder.fingerprint != reference_encoder.fingerprint
-        mean_bound, worst_bound = BOUNDS[precision]
         for modality, items in every.items():
+            mean_bound, worst_bound = bounds(precision, modality)
             cosines = [cosine(a, b) for a, b in zip(embed(daemon, items), reference[modality])]
             mean, worst = sum(cosines) / len(cosines), min(cosines)
             print(f"{precision} {modality}: {len(cosines)} inputs, mean cosine {mean:.5f}, worst {worst:.5f}")
