@@ -79,7 +79,7 @@ enum AudioBench {
       }
       // bf16 and int8 (--precision) model only, beside PyTorch fp32 and, for the Whisper and AST encoders, ONNX
       // Runtime fp32 and quantize_dynamic int8 (each side's cosine to its own fp32 embedding of the clip).
-      guard option("--precisions") != "fp32" else { continue }
+      guard !lowerPrecisions.isEmpty else { continue }
       let ort = model == "whisper-base" || model == "ast-base"
       var references: [Int: (torch: Double?, ort: Double?)] = [:]
       for batch in batches {
@@ -91,7 +91,7 @@ enum AudioBench {
           print(String(format: "  fp32, batch %d: chorus model only %.2f clips/s, onnxruntime fp32 %.2f (%.2f×)", batch, modelOnly, theirs, modelOnly / theirs))
         }
       }
-      for precision in [Precision.bf16, .int8] {
+      for precision in lowerPrecisions {
         if let reason = precision.unsupportedReason {
           print("  \(precision): not on this CPU (\(reason))")
           continue

@@ -87,8 +87,8 @@ enum VisionBench {
     }
     // bf16 and int8 (--precision) beside PyTorch fp32 and ONNX Runtime's quantize_dynamic int8; each side's output
     // for the first image compared with fp32's by cosine (on these noise pixels; real photos: `chorus-bench fidelity`).
-    guard option("--precisions") != "fp32" else { return }
-    for precision in [Precision.bf16, .int8] {
+    guard !lowerPrecisions.isEmpty else { return }
+    for precision in lowerPrecisions {
       if let reason = precision.unsupportedReason {
         print("  \(precision): not on this CPU (\(reason))")
         continue

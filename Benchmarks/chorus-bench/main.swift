@@ -21,6 +21,8 @@ let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingL
 let python = option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_REFERENCE_PYTHON"]
 let seconds = Double(option("--seconds") ?? "5")!
 let script = root.appendingPathComponent("scripts/bench-reference.py").path
+/// The lower precisions a benchmark measures beside fp32: `--precisions bf16,int8` (the default), `int8`, or `fp32` for none.
+let lowerPrecisions = [Precision.bf16, .int8].filter { (option("--precisions") ?? "bf16,int8").split(separator: ",").contains(Substring($0.rawValue)) }
 
 // What each benchmark reads that is not in git, and the command that fetches it: said plainly instead of crashing.
 let needs: [String: [(path: String, what: String, command: String)]] = [
@@ -202,7 +204,7 @@ if arguments.count >= 2, arguments[1] == "vision" {
 }
 
 guard arguments.count >= 2, arguments[1] == "text" else {
-  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] [--only st|clip|tokenizers] [--batches 1,32] [--precisions fp32] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] [--rounds 3] | load [--clients 64] [--storm 256] | gemm | fidelity [--only NAME]) [--seconds S]\n".utf8))
+  FileHandle.standardError.write(Data("usage: chorus-bench (text [--python PATH] [--only st|clip|tokenizers] [--batches 1,32] [--precisions bf16,int8|int8|fp32] | vision [--python PATH] | audio [--python PATH] [--batches 1,4] | search [--python PATH] [--vectors N] [--ef 16,32,64] [--only real|perturbed|uniform] | daemon | http [--infinity PATH] [--rounds 3] | load [--clients 64] [--storm 256] | gemm | fidelity [--only NAME]) [--seconds S]\n".utf8))
   exit(2)
 }
 
@@ -286,9 +288,9 @@ for model in models where only == nil || model.kind == only || model.directory.c
     print(line)
   }
   // The same model in bf16 and int8 (--precision), beside PyTorch fp32 and ONNX Runtime's quantize_dynamic int8.
-  guard option("--precisions") != "fp32" else { continue }
+  guard !lowerPrecisions.isEmpty else { continue }
   let reference = encoder.embed(parityTexts.map { encoder.tokenize($0).ids }).map(l2Normalized)
-  for precision in [Precision.bf16, .int8] {
+  for precision in lowerPrecisions {
     if let reason = precision.unsupportedReason {
       print("  \(precision): not on this CPU (\(reason))")
       continue

@@ -287,18 +287,27 @@ static void quantize_rows(const float *x, int64_t rows, int64_t padded, int64_t 
 }
 
 // y = row scale · column scale · (acc − row zero · column sum) + bias, written or added into y's strided rows.
+// Restrict-qualified locals and one loop per case, so each loop vectorises (through `m` the compiler must assume the
+// scales may alias y).
 __attribute__((target_clones("avx512f", "avx2", "default")))
-static void dequantize_rows(const chorus_matmul *m, const int32_t *acc, int64_t rows, const float *scale, const int32_t *zero, float *y, int64_t ldy,
-                            const float *bias, int accumulate) {
+static void dequantize_rows(const chorus_matmul *m, const int32_t *restrict acc, int64_t rows, const float *restrict scale,
+                            const int32_t *restrict zero, float *restrict y, int64_t ldy, const float *restrict bias, int accumulate) {
   const int64_t n = m->n;
+  const float *restrict column_scale = m->column_scale;
+  const int32_t *restrict column_sum = m->column_sum;
   for (int64_t r = 0; r < rows; r++) {
-    const int32_t *a = acc + r * n;
-    float *out = y + r * ldy;
+    const int32_t *restrict a = acc + r * n;
+    float *restrict out = y + r * ldy;
     const float s = scale[r];
     const int32_t z = zero[r];
-    for (int64_t c = 0; c < n; c++) {
-      float v = s * m->column_scale[c] * (float)(a[c] - z * m->column_sum[c]) + (bias ? bias[c] : 0.0f);
-      out[c] = accumulate ? out[c] + v : v;
+    if (accumulate && bias) {
+      for (int64_t c = 0; c < n; c++) out[c] += s * column_scale[c] * (float)(a[c] - z * column_sum[c]) + bias[c];
+    } else if (accumulate) {
+      for (int64_t c = 0; c < n; c++) out[c] += s * column_scale[c] * (float)(a[c] - z * column_sum[c]);
+    } else if (bias) {
+      for (int64_t c = 0; c < n; c++) out[c] = s * column_scale[c] * (float)(a[c] - z * column_sum[c]) + bias[c];
+    } else {
+      for (int64_t c = 0; c < n; c++) out[c] = s * column_scale[c] * (float)(a[c] - z * column_sum[c]);
     }
   }
 }

@@ -59,16 +59,16 @@ public struct EfficientNetLiteClassifier: ImageEncoder, @unchecked Sendable {
         let project = try folded(p + "_project_conv", p + "_bn2", [spec.output, expanded, 1, 1])
         blocks.append(
           Block(
-            expand: expand.map { LinearWeights(weight: $0.weight.reshaped([expanded, input]), bias: $0.bias) },
+            expand: expand.map { LinearWeights(weight: $0.weight.reshaped([expanded, input]), bias: $0.bias).packedForFixedShapes() },
             depthwise: (depthwiseWeight(depthwise.weight), depthwise.bias),
-            project: LinearWeights(weight: project.weight.reshaped([spec.output, expanded]), bias: project.bias),
+            project: LinearWeights(weight: project.weight.reshaped([spec.output, expanded]), bias: project.bias).packedForFixedShapes(),
             kernel: spec.kernel, stride: stride, residual: stride == 1 && input == spec.output))
       }
     }
     self.blocks = blocks
     let last = blocks.last?.project.weight.shape[0] ?? stemChannels
     let headFolded = try folded("_conv_head", "_bn1", [headChannels, last, 1, 1])
-    head = LinearWeights(weight: headFolded.weight.reshaped([headChannels, last]), bias: headFolded.bias)
+    head = LinearWeights(weight: headFolded.weight.reshaped([headChannels, last]), bias: headFolded.bias).packedForFixedShapes()
     classifier = try LinearWeights(w, "_fc", in: headChannels, out: dimension)
   }
 
