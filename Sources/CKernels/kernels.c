@@ -4,21 +4,54 @@
 
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
+// 8-float vectors (GCC/Clang vector extensions): each clone compiles them to its own registers (AVX-512/AVX2 ymm,
+// two SSE registers on baseline x86-64). Unaligned: rows of activations start anywhere.
+typedef float chorus_v8 __attribute__((vector_size(32), aligned(4)));
+
+// One output pixel of a depthwise convolution, channels-last. Channels go in blocks of 32 with the sums held in
+// registers across the taps (summing into `out` in memory reloaded every channel on every tap), then 8, then one.
 CLONES void chorus_depthwise_pixel(float *restrict out, const float *restrict bias, const float *restrict in, ptrdiff_t row_stride,
                                    const float *restrict w, int kernel, int ky0, int ky1, int kx0, int kx1, int channels, int relu6) {
-  for (int c = 0; c < channels; c++) out[c] = bias[c];
-  for (int ky = ky0; ky < ky1; ky++) {
-    for (int kx = kx0; kx < kx1; kx++) {
-      const float *restrict src = in + ky * row_stride + (ptrdiff_t)kx * channels;
-      const float *restrict tap = w + (ptrdiff_t)(ky * kernel + kx) * channels;
-      for (int c = 0; c < channels; c++) out[c] += src[c] * tap[c];
+  const chorus_v8 zero = {0}, six = zero + 6;
+  int c = 0;
+  for (; c + 32 <= channels; c += 32) {
+    chorus_v8 a0 = *(const chorus_v8 *)(bias + c), a1 = *(const chorus_v8 *)(bias + c + 8), a2 = *(const chorus_v8 *)(bias + c + 16),
+              a3 = *(const chorus_v8 *)(bias + c + 24);
+    for (int ky = ky0; ky < ky1; ky++) {
+      for (int kx = kx0; kx < kx1; kx++) {
+        const float *src = in + ky * row_stride + (ptrdiff_t)kx * channels + c;
+        const float *tap = w + (ptrdiff_t)(ky * kernel + kx) * channels + c;
+        a0 += *(const chorus_v8 *)src * *(const chorus_v8 *)tap;
+        a1 += *(const chorus_v8 *)(src + 8) * *(const chorus_v8 *)(tap + 8);
+        a2 += *(const chorus_v8 *)(src + 16) * *(const chorus_v8 *)(tap + 16);
+        a3 += *(const chorus_v8 *)(src + 24) * *(const chorus_v8 *)(tap + 24);
+      }
     }
+    if (relu6) {
+      a0 = __builtin_elementwise_min(__builtin_elementwise_max(a0, zero), six);
+      a1 = __builtin_elementwise_min(__builtin_elementwise_max(a1, zero), six);
+      a2 = __builtin_elementwise_min(__builtin_elementwise_max(a2, zero), six);
+      a3 = __builtin_elementwise_min(__builtin_elementwise_max(a3, zero), six);
+    }
+    *(chorus_v8 *)(out + c) = a0;
+    *(chorus_v8 *)(out + c + 8) = a1;
+    *(chorus_v8 *)(out + c + 16) = a2;
+    *(chorus_v8 *)(out + c + 24) = a3;
   }
-  if (relu6) {
-    for (int c = 0; c < channels; c++) {
-      float v = out[c] < 0 ? 0 : out[c];
-      out[c] = v > 6 ? 6 : v;
-    }
+  for (; c + 8 <= channels; c += 8) {
+    chorus_v8 a = *(const chorus_v8 *)(bias + c);
+    for (int ky = ky0; ky < ky1; ky++)
+      for (int kx = kx0; kx < kx1; kx++)
+        a += *(const chorus_v8 *)(in + ky * row_stride + (ptrdiff_t)kx * channels + c) * *(const chorus_v8 *)(w + (ptrdiff_t)(ky * kernel + kx) * channels + c);
+    if (relu6) a = __builtin_elementwise_min(__builtin_elementwise_max(a, zero), six);
+    *(chorus_v8 *)(out + c) = a;
+  }
+  for (; c < channels; c++) {
+    float a = bias[c];
+    for (int ky = ky0; ky < ky1; ky++)
+      for (int kx = kx0; kx < kx1; kx++) a += in[ky * row_stride + (ptrdiff_t)kx * channels + c] * w[(ptrdiff_t)(ky * kernel + kx) * channels + c];
+    if (relu6) a = a < 0 ? 0 : a > 6 ? 6 : a;
+    out[c] = a;
   }
 }
 
@@ -179,7 +212,6 @@ CLONES void chorus_softmax(float *restrict row, size_t count) {
 // the weighted sum of the values. Keys and values are rows `row_stride` floats apart (q, k and v interleaved in one
 // projection's output). Head widths that are multiples of 8 up to 128 (every model here) use 8-float vectors with
 // the output held in registers (accumulating it in memory stalled on store forwarding); others take plain loops.
-typedef float chorus_v8 __attribute__((vector_size(32), aligned(4)));
 
 
 CLONES void chorus_attention_row(const float *restrict query, const float *restrict keys, const float *restrict values, size_t row_stride,

@@ -112,6 +112,7 @@ def test_models_are_listed_in_openais_shape(shared):
     assert starter.object == "model" and starter.owned_by == "chorus"
     raw = http(shared, "GET", "/v1/models").json()
     assert raw["object"] == "list" and raw["data"][0]["dimension"] == 384 and "image" in raw["data"][0]["modalities"]
+    assert raw["data"][0]["precision"] == "fp32"
 
 
 @pytest.mark.parametrize("body, status, needle", [

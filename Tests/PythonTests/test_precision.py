@@ -3,6 +3,7 @@ its ConSE head, the Whisper base encoder with its projection) in int8 and bf16 a
 package descriptions, scikit-image photos, recorded and synthesised clips), within the bounds Models/README.md
 publishes; precision in ListSpaces and in the fingerprint, so cached vectors of one precision are never served for
 another; and the settings that must stop start-up."""
+import json
 import math
 import os
 import subprocess
@@ -102,6 +103,10 @@ def test_lower_precision_stays_within_the_published_bounds(fp32, precision):
         for encoder, reference_encoder in zip(encoders, fp32_encoders):
             assert encoder.precision == precision and reference_encoder.precision == "fp32"
             assert encoder.fingerprint != reference_encoder.fingerprint
+        listed = subprocess.run([str(conftest.BIN_DIR / "chorus"), "spaces", "--socket", daemon.socket, "--json"],
+                                capture_output=True, text=True, check=True).stdout
+        shown = next(json.loads(line) for line in listed.splitlines() if json.loads(line)["name"] == "starter")
+        assert {e["precision"] for e in shown["encoders"]} == {precision}, listed
         for modality, items in every.items():
             mean_bound, worst_bound = bounds(precision, modality)
             cosines = [cosine(a, b) for a, b in zip(embed(daemon, items), reference[modality])]

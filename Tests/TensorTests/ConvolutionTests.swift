@@ -48,7 +48,8 @@ final class ConvolutionTests: XCTestCase {
 
   func testDepthwiseMatchesDefinition() {
     var generator = SystemRandomNumberGenerator()
-    for (kernel, stride, channels) in [(3, 1, 20), (3, 2, 32), (5, 2, 7), (5, 1, 48)] {
+    // 75 channels: a block of 32, then blocks of 8, then single channels.
+    for (kernel, stride, channels) in [(3, 1, 20), (3, 2, 32), (5, 2, 7), (5, 1, 48), (3, 1, 75)] {
       let (batch, height, width) = (2, 9, 7)
       let x = random(batch * height * width * channels, &generator), w = random(channels * kernel * kernel, &generator)
       let bias = random(channels, &generator)
