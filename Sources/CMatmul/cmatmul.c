@@ -31,9 +31,10 @@ struct chorus_matmul {
   int32_t *column_sum;           // int8: Σ of each output channel's int8 weights (the zero-point correction)
   pthread_mutex_t lock;          // guards the primitive cache
   struct {
-    int64_t rows;
-    int bias;
+    int64_t rows, ldy;  // ldy: the output's row stride (n when dense)
+    int bias, accumulate;
     dnnl_primitive_t primitive;
+    dnnl_memory_desc_t scratchpad;  // its scratch space, handed in per call (below)
     const char *kernel;
   } cache[CACHE_SIZE];
   int next_slot;
@@ -43,41 +44,73 @@ static void fail(char *error, size_t size, const char *what, dnnl_status_t statu
   if (error && size) snprintf(error, size, "oneDNN: %s failed (status %d)", what, (int)status);
 }
 
-// The matmul primitive for `rows` rows (with a bias input or not) against the packed weights, from the cache or
-// made now. A primitive runs with as many threads as its caller's OpenMP setting gives it.
-static dnnl_primitive_t primitive_for(chorus_matmul *m, int64_t rows, int bias, const char **kernel, dnnl_status_t *status) {
+// The output's memory descriptor: `rows` rows of n values, `ldy` apart.
+static dnnl_status_t output_md(const chorus_matmul *m, dnnl_memory_desc_t *md, int64_t rows, int64_t ldy) {
+  dnnl_dims_t dims = {rows, m->n}, strides = {ldy, 1};
+  return dnnl_memory_desc_init_by_strides(md, 2, dims, m->dst_type, strides);
+}
+
+// The matmul primitive for `rows` rows (with a bias input or not) against the packed weights, writing rows `ldy`
+// apart and, with `accumulate`, adding to what is there (oneDNN's sum post-op: the residual add fused into the
+// kernel's store), from the cache or made now. A primitive runs with as many threads as its caller's OpenMP setting
+// gives it.
+static dnnl_primitive_t primitive_for(chorus_matmul *m, int64_t rows, int bias, int64_t ldy, int accumulate, const char **kernel,
+                                      dnnl_memory_desc_t *scratchpad, dnnl_status_t *status) {
   pthread_mutex_lock(&m->lock);
   for (int i = 0; i < CACHE_SIZE; i++) {
-    if (m->cache[i].primitive && m->cache[i].rows == rows && m->cache[i].bias == bias) {
+    if (m->cache[i].primitive && m->cache[i].rows == rows && m->cache[i].bias == bias && m->cache[i].ldy == ldy &&
+        m->cache[i].accumulate == accumulate) {
       dnnl_primitive_t found = m->cache[i].primitive;
       if (kernel) *kernel = m->cache[i].kernel;
+      if (scratchpad) *scratchpad = m->cache[i].scratchpad;
       pthread_mutex_unlock(&m->lock);
       return found;
     }
   }
   dnnl_memory_desc_t src_md, dst_md, bias_md;
-  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
+  dnnl_dims_t src_dims = {rows, m->k}, bias_dims = {1, m->n};
   dnnl_primitive_t primitive = NULL;
   dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t ops = NULL;
   dnnl_matmul_desc_t desc;
   *status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->src_type, dnnl_ab);
-  if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, m->dst_type, dnnl_ab);
+  if (*status == dnnl_success) *status = output_md(m, &dst_md, rows, ldy);
   if (*status == dnnl_success) *status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
   if (*status == dnnl_success) *status = dnnl_matmul_desc_init(&desc, &src_md, &m->packed_md, bias ? &bias_md : NULL, &dst_md);
-  if (*status == dnnl_success) *status = dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL);
+  // The caller's scratch space (user mode): in the library's mode two threads running one primitive at once would
+  // share its scratch and corrupt each other's results.
+  if (*status == dnnl_success) *status = dnnl_primitive_attr_create(&attr);
+  if (*status == dnnl_success) *status = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+  if (*status == dnnl_success && accumulate) {
+    *status = dnnl_post_ops_create(&ops);
+    if (*status == dnnl_success) *status = dnnl_post_ops_append_sum(ops, 1.0f);
+    if (*status == dnnl_success) *status = dnnl_primitive_attr_set_post_ops(attr, ops);
+  }
+  if (*status == dnnl_success) *status = dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL);
   if (*status == dnnl_success) *status = dnnl_primitive_create(&primitive, pd);
   const char *name = NULL;
-  if (*status == dnnl_success) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+  dnnl_memory_desc_t scratch = {0};
+  if (*status == dnnl_success) {
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  }
   if (pd) dnnl_primitive_desc_destroy(pd);
+  if (ops) dnnl_post_ops_destroy(ops);
+  if (attr) dnnl_primitive_attr_destroy(attr);
   if (*status == dnnl_success) {
     int slot = m->next_slot;
     m->next_slot = (m->next_slot + 1) % CACHE_SIZE;
     if (m->cache[slot].primitive) dnnl_primitive_destroy(m->cache[slot].primitive);
     m->cache[slot].rows = rows;
+    m->cache[slot].ldy = ldy;
     m->cache[slot].bias = bias;
+    m->cache[slot].accumulate = accumulate;
     m->cache[slot].primitive = primitive;
     m->cache[slot].kernel = name;  // a static string of the library
+    m->cache[slot].scratchpad = scratch;
     if (kernel) *kernel = name;
+    if (scratchpad) *scratchpad = scratch;
   }
   pthread_mutex_unlock(&m->lock);
   return primitive;
@@ -203,43 +236,12 @@ static void to_bf16(const float *x, uint16_t *out, int64_t count) {
   }
 }
 
-// Runs `primitive` on x (already in the weights' type) into y[rows][n], with `bias` when given, on this thread's stream.
-static int execute(chorus_matmul *m, dnnl_primitive_t primitive, const void *source, int64_t rows, void *y, const float *bias, char *error,
-                   size_t error_size) {
-  if (!thread_stream && dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
-    fail(error, error_size, "stream creation", dnnl_runtime_error);
-    return 1;
-  }
-  dnnl_memory_desc_t src_md, dst_md, bias_md;
-  dnnl_dims_t src_dims = {rows, m->k}, dst_dims = {rows, m->n}, bias_dims = {1, m->n};
-  dnnl_memory_t src = NULL, dst = NULL, bias_memory = NULL;
-  dnnl_status_t status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->src_type, dnnl_ab);
-  if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&dst_md, 2, dst_dims, m->dst_type, dnnl_ab);
-  if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
-  if (status == dnnl_success) status = dnnl_memory_create(&src, &src_md, engine, (void *)source);
-  if (status == dnnl_success) status = dnnl_memory_create(&dst, &dst_md, engine, y);
-  if (status == dnnl_success && bias) status = dnnl_memory_create(&bias_memory, &bias_md, engine, (void *)bias);
-  if (status == dnnl_success) {
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m->packed}, {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, bias_memory}};
-    status = dnnl_primitive_execute(primitive, thread_stream, bias ? 4 : 3, args);
-    if (status == dnnl_success) status = dnnl_stream_wait(thread_stream);
-  }
-  if (src) dnnl_memory_destroy(src);
-  if (dst) dnnl_memory_destroy(dst);
-  if (bias_memory) dnnl_memory_destroy(bias_memory);
-  if (status != dnnl_success) {
-    fail(error, error_size, "matmul execution", status);
-    return 1;
-  }
-  return 0;
-}
-
-// Per-thread buffers that grow to the largest call: the converted source, the dense product and int8's row scales.
+// Per-thread buffers that grow to the largest call: the converted source, the dense product, int8's row scales and oneDNN's scratch space.
 typedef struct {
   void *data;
   size_t capacity;
 } buffer;
-static _Thread_local buffer source_buffer, product_buffer, row_scale_buffer, row_zero_buffer;
+static _Thread_local buffer source_buffer, product_buffer, row_scale_buffer, row_zero_buffer, scratchpad_buffer;
 
 static void *reserve(buffer *b, size_t bytes) {
   if (b->capacity < bytes) {
@@ -249,6 +251,44 @@ static void *reserve(buffer *b, size_t bytes) {
   }
   return b->data;
 }
+
+// Runs `primitive` on x (already in the weights' type) into y[rows][n], with `bias` when given, on this thread's stream.
+static int execute(chorus_matmul *m, dnnl_primitive_t primitive, const dnnl_memory_desc_t *scratchpad, const void *source, int64_t rows, void *y,
+                   int64_t ldy, const float *bias, char *error, size_t error_size) {
+  if (!thread_stream && dnnl_stream_create(&thread_stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+    fail(error, error_size, "stream creation", dnnl_runtime_error);
+    return 1;
+  }
+  dnnl_memory_desc_t src_md, dst_md, bias_md;
+  dnnl_dims_t src_dims = {rows, m->k}, bias_dims = {1, m->n};
+  dnnl_memory_t src = NULL, dst = NULL, bias_memory = NULL, scratch = NULL;
+  dnnl_status_t status = dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, m->src_type, dnnl_ab);
+  if (status == dnnl_success) status = output_md(m, &dst_md, rows, ldy);
+  if (status == dnnl_success) status = dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab);
+  if (status == dnnl_success) status = dnnl_memory_create(&src, &src_md, engine, (void *)source);
+  if (status == dnnl_success) status = dnnl_memory_create(&dst, &dst_md, engine, y);
+  if (status == dnnl_success && bias) status = dnnl_memory_create(&bias_memory, &bias_md, engine, (void *)bias);
+  const size_t scratch_bytes = dnnl_memory_desc_get_size(scratchpad);
+  if (status == dnnl_success && scratch_bytes) {
+    void *space = reserve(&scratchpad_buffer, scratch_bytes);
+    status = space ? dnnl_memory_create(&scratch, scratchpad, engine, space) : dnnl_out_of_memory;
+  }
+  if (status == dnnl_success) {
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, m->packed}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, scratch}, {DNNL_ARG_BIAS, bias_memory}};
+    status = dnnl_primitive_execute(primitive, thread_stream, bias ? 5 : 4, args);
+    if (status == dnnl_success) status = dnnl_stream_wait(thread_stream);
+  }
+  if (src) dnnl_memory_destroy(src);
+  if (dst) dnnl_memory_destroy(dst);
+  if (bias_memory) dnnl_memory_destroy(bias_memory);
+  if (scratch) dnnl_memory_destroy(scratch);
+  if (status != dnnl_success) {
+    fail(error, error_size, "matmul execution", status);
+    return 1;
+  }
+  return 0;
+}
+
 
 // Each row to uint8 with its own scale and zero point, over the row's range widened to include 0 (so 0 is exact,
 // as in ONNX Runtime's DynamicQuantizeLinear). Rows from `rows` to `padded` are zeros.
@@ -318,8 +358,14 @@ static int run(chorus_matmul *m, const float *x, int64_t rows, float *y, int64_t
   // Padded row counts keep the primitive cache small when batches change size (text); fp32 callers have fixed shapes.
   const int64_t padded = m->precision == CHORUS_MATMUL_FP32 ? rows : (rows + 7) / 8 * 8;
   const int int8 = m->precision == CHORUS_MATMUL_INT8;
+  // fp32 and bf16 products go straight into y when its rows are dense (strided rows would make oneDNN fall back to
+  // its slower jit GEMM), the residual added by the kernel's store (sum post-op); int8's int32 products, padded rows
+  // and strided outputs go through a dense buffer first.
+  const int direct = !int8 && padded == rows && ldy == m->n;
   dnnl_status_t status = dnnl_success;
-  dnnl_primitive_t primitive = primitive_for(m, padded, !int8 && bias != NULL, NULL, &status);
+  dnnl_memory_desc_t scratchpad;
+  dnnl_primitive_t primitive = direct ? primitive_for(m, rows, bias != NULL, ldy, accumulate, NULL, &scratchpad, &status)
+                                      : primitive_for(m, padded, !int8 && bias != NULL, m->n, 0, NULL, &scratchpad, &status);
   if (!primitive) {
     fail(error, error_size, "a matmul for this row count", status);
     return 1;
@@ -341,9 +387,10 @@ static int run(chorus_matmul *m, const float *x, int64_t rows, float *y, int64_t
     quantize_rows(x, rows, padded, m->k, q, row_scale, row_zero);
     source = q;
   }
+  if (direct) return execute(m, primitive, &scratchpad, source, rows, y, ldy, bias, error, error_size);
   void *product = reserve(&product_buffer, (size_t)(padded * m->n) * 4);  // f32 or s32
   if (!product) goto out_of_memory;
-  if (execute(m, primitive, source, padded, product, int8 ? NULL : bias, error, error_size)) return 1;
+  if (execute(m, primitive, &scratchpad, source, padded, product, m->n, int8 ? NULL : bias, error, error_size)) return 1;
   if (int8) {
     dequantize_rows(m, product, rows, row_scale, row_zero, y, ldy, bias, accumulate);
     return 0;
@@ -380,7 +427,7 @@ int chorus_matmul_run_part(chorus_matmul *m, const float *x, int64_t rows, float
 const char *chorus_matmul_kernel(chorus_matmul *m, int64_t rows) {
   const char *kernel = NULL;
   dnnl_status_t status = dnnl_success;
-  return primitive_for(m, rows, 0, &kernel, &status) ? kernel : NULL;
+  return primitive_for(m, rows, 0, m->n, 0, &kernel, NULL, &status) ? kernel : NULL;
 }
 
 void chorus_matmul_destroy(chorus_matmul *m) {

@@ -4,7 +4,7 @@ import XCTest
 
 /// Kernels against straightforward loops written from their definitions.
 final class KernelTests: XCTestCase {
-  /// Weights packed once for oneDNN, cut into per-core parts (and into more parts than columns allow), equal the
+  /// Weights packed once for oneDNN, calls cut into 1, 2 or 5 row chunks (more than the rows allow, too), equal the
   /// plain product with and without bias, written and accumulated, for row counts around the kernels' blocks.
   func testPackedLinearMatchesTheProduct() {
     var generator = SystemRandomNumberGenerator()
@@ -12,7 +12,7 @@ final class KernelTests: XCTestCase {
     for (out, k) in [(40, 24), (200, 96)] {
       let w = random([out, k]), b = random([out])
       for parts in [1, 2, 5] {
-        let packed = PackedLinear(weight: w, parts: parts)
+        let packed = PackedLinear(weight: w, chunks: parts)
         for rows in [1, 7, 64, 129] {
           let x = random([rows, k])
           for bias in [nil, b] {
@@ -46,7 +46,7 @@ final class KernelTests: XCTestCase {
         print("skipping \(precision): \(reason)")
         continue
       }
-      let packed = PackedLinear(weight: w, precision: precision, parts: 2)
+      let packed = PackedLinear(weight: w, precision: precision, chunks: 2)
       XCTAssertNotNil(packed.kernel(rows: 16), "\(precision): oneDNN made no kernel")
       let limit = Float(Precision.int8WeightBits == 8 ? 127 : 63)
       let weightStep = (0..<out).map { o in (0..<k).map { abs(w.data[o * k + $0]) }.max()! / limit }
