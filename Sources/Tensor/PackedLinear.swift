@@ -86,9 +86,13 @@ public final class PackedLinear: Sendable {
           accumulate || bias != nil ? 1 : 0, target, Int32(out))
       }
     }
-    // Small bf16/int8 products run on the calling thread: they are 2–3× faster than fp32's, so waking the other core
-    // costs more than it saves (fp32 gains from the split even there: measured, see `inlineMultiplyAdds`).
-    if count == 1 || (precision != .fp32 && rows * k * out < inlineMultiplyAdds) { multiply(0..<count) } else { parallelChunks(count, multiply) }
+    // Small bf16/int8 products of few rows (a short text) run on the calling thread: they are 2–3× faster than fp32's,
+    // so waking the other core costs more than it saves (see `inlineMultiplyAdds`).
+    if count == 1 || (precision != .fp32 && rows <= 32 && rows * k * out < inlineMultiplyAdds) {
+      multiply(0..<count)
+    } else {
+      parallelChunks(count, multiply)
+    }
   }
 }
 

@@ -21,8 +21,9 @@ public func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Rang
   }
 }
 
-/// Multiply-adds below which a bf16 or int8 product is not split across cores: waking the other core costs more than
-/// it saves (measured on MiniLM's 14-token texts, `chorus-bench text`: int8 batch 1 337 → 487 texts/s, bf16 288 →
-/// 306; for fp32 the split still paid: OpenBLAS 149 → 187, CLIP's packed fp32 16.9 → 17.6 images/s).
-/// `CHORUS_INLINE_WORK` overrides it for such measurements.
+/// Multiply-adds below which a bf16 or int8 product of at most 32 rows is not split across cores: waking the other
+/// core costs more than it saves (measured on MiniLM's 14-token texts, `chorus-bench text`: int8 batch 1 337 → 487
+/// texts/s, bf16 288 → 306). Not by size alone: EfficientNet's small products have many rows and gained from the
+/// split (int8 batch 16 169–171 → 187–191 images/s); fp32 always splits (OpenBLAS MiniLM batch 1 149 → 187, CLIP's
+/// packed fp32 16.9 → 17.6 images/s). `CHORUS_INLINE_WORK` overrides it for such measurements.
 let inlineMultiplyAdds = Int(ProcessInfo.processInfo.environment["CHORUS_INLINE_WORK"] ?? "") ?? 32_000_000
