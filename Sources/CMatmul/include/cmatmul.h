@@ -23,10 +23,13 @@ chorus_matmul *chorus_matmul_create(const float *weights, int64_t n, int64_t k, 
 // `error`. Safe to call from several threads at once.
 int chorus_matmul_run(chorus_matmul *matmul, const float *x, int64_t rows, float *y, char *error, size_t error_size);
 
-// y[r * ldy + c] = (x · Wᵀ + bias)[r][c] for c < n — or += when `accumulate` — in any precision, on the calling thread
-// alone (the caller splits the work across cores: oneDNN's own OpenMP threads would spin between calls and take the cores from everything else; primitives are cached per row count). The product lands in a per-thread dense buffer first (oneDNN's fast kernels
-// want a dense output; int8's is int32), then goes into y's strided rows. bf16 and int8 pad the row count to a
-// multiple of 8 so that the primitive cache serves changing batch sizes (text). 0 on success.
+// y[r * ldy + c] = (x · Wᵀ + bias)[r][c] for c < n — or += when `accumulate` — in any precision, on the calling
+// thread alone: the caller splits the work across cores (oneDNN's own OpenMP threads would spin between calls and
+// take the cores from everything else). Primitives are cached per row count and output layout. fp32/bf16 products
+// with dense rows (ldy == n) go straight into y, the residual added by oneDNN's store (sum post-op); int8's int32
+// products, bf16's padded rows (bf16 and int8 pad the row count to a multiple of 8, so the cache serves text's
+// changing batch sizes) and strided outputs go through a per-thread buffer. Safe to call from several threads at
+// once, on one matrix (each thread brings its own scratch space). 0 on success.
 int chorus_matmul_run_part(chorus_matmul *matmul, const float *x, int64_t rows, float *y, int64_t ldy, const float *bias, int accumulate, char *error,
                            size_t error_size);
 
@@ -34,6 +37,7 @@ int chorus_matmul_run_part(chorus_matmul *matmul, const float *x, int64_t rows, 
 // without VNNI (AVX-512 VNNI or AVX-VNNI) its weights keep 7 bits, because vpmaddubsw's 16-bit pair sums would
 // saturate on 8 (the same reason ONNX Runtime offers reduce_range).
 int chorus_matmul_native(chorus_matmul_precision precision);
+// Whether int8 runs on VNNI dot products here (8-bit weights) or not (7-bit).
 int chorus_matmul_has_vnni(void);
 
 // The oneDNN kernel that serves `rows` (e.g. "brg:avx512_core_bf16"); NULL if none does.
