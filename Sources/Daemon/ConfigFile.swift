@@ -179,7 +179,7 @@ public enum ConfigFile {
           guard SettingValue.isSpaceName(name) else {
             throw fail(name, in: "precision", "a space name takes letters, digits, '-', '_' and '.' (at most 64)")
           }
-          guard let precision = nonEmptyString(precisions[name]!.tomlValue).flatMap({ Precision(rawValue: $0.lowercased()) }) else {
+          guard let precision = nonEmptyString(precisions[name]!.tomlValue).flatMap(SettingValue.precision) else {
             throw fail(name, in: "precision", "expected one of \(SettingValue.precisionChoices)")
           }
           settings.precisions[name] = precision

@@ -198,7 +198,7 @@ public struct DaemonCommand: ParsableCommand {
       flags.models[name] = directory
     }
     for precision in precisions {
-      guard let (name, value) = SettingValue.precision(precision) else {
+      guard let (name, value) = SettingValue.spacePrecision(precision) else {
         throw ValidationError("--precision takes NAME=PRECISION with a space name and one of \(SettingValue.precisionChoices), not '\(precision)'")
       }
       flags.precisions[name] = value

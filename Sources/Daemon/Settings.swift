@@ -181,11 +181,16 @@ enum SettingValue {
     return (name, directory)
   }
 
-  /// "NAME=int8" (fp32, bf16, int8) for a space name.
-  static func precision(_ text: String) -> (name: String, precision: Precision)? {
+  /// "fp32", "bf16" or "int8", in any case.
+  static func precision(_ text: String) -> Precision? {
+    Precision(rawValue: text.lowercased())
+  }
+
+  /// "NAME=int8" for a space name.
+  static func spacePrecision(_ text: String) -> (name: String, precision: Precision)? {
     guard let equals = text.firstIndex(of: "=") else { return nil }
     let name = String(text[..<equals])
-    guard isSpaceName(name), let precision = Precision(rawValue: String(text[text.index(after: equals)...]).lowercased()) else { return nil }
+    guard isSpaceName(name), let precision = precision(String(text[text.index(after: equals)...])) else { return nil }
     return (name, precision)
   }
 

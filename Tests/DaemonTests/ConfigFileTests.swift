@@ -35,9 +35,9 @@ final class ConfigFileTests: XCTestCase {
     var flags = PartialSettings()
     flags.precisions = ["clip": .fp32]
     XCTAssertEqual(settings.overridden(by: flags, environment: [:]).precisions, ["clip": .fp32, "starter": .bf16])
-    XCTAssertEqual(SettingValue.precision("clip=INT8")?.precision, .int8)
-    XCTAssertNil(SettingValue.precision("clip=int4"))
-    XCTAssertNil(SettingValue.precision("=int8"))
+    XCTAssertEqual(SettingValue.spacePrecision("clip=INT8")?.precision, .int8)
+    XCTAssertNil(SettingValue.spacePrecision("clip=int4"))
+    XCTAssertNil(SettingValue.spacePrecision("=int8"))
   }
 
   func testImageSettings() throws {
