@@ -25,6 +25,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
     .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+    .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+    .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
   ],
   targets: [
     // Generated from Protos/ by scripts/generate-protos; nothing hand-written.
@@ -71,8 +73,15 @@ let package = Package(
     .target(name: "Encoders", dependencies: ["Tensor", "Tokenizers", "Hashing"]),
     // hnswlib (Debian libhnswlib-dev, header-only C++) behind a small C API; distances from CKernels.
     .target(name: "CHNSW", dependencies: ["CKernels"], path: "Sources/CHNSW", cxxSettings: [.unsafeFlags(["-O3"])]),
-    // The persistent vector cache, collections and their indexes (exact, HNSW), on SQLite through GRDB.
-    .target(name: "Store", dependencies: ["CBLAS", "CHNSW", "Hashing", "Tensor", .product(name: "GRDB", package: "GRDB.swift")]),
+    // The persistent vector cache and collections behind one protocol, two backends: embedded (SQLite through GRDB,
+    // exact and HNSW indexes in memory) and PostgreSQL with pgvector (postgres-nio's pooled client).
+    .target(
+      name: "Store",
+      dependencies: [
+        "CBLAS", "CHNSW", "Hashing", "Tensor", .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
+      ]),
     // Spaces and the embed pipeline (encoders arrive with the engine issue).
     .target(
       name: "Engine",

@@ -48,6 +48,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
 ///     http_address = "127.0.0.1:8080"
 ///     http_api_key_file = "/etc/chorus/http.key"
 ///     http_header_timeout_seconds = 30
+///     store = "postgresql://chorus@%2Frun%2Fpostgresql/chorus"
+///     store_password_file = "/etc/chorus/store.password"
 ///     [models]
 ///     clip = "/srv/models/clip-vit-base-patch32"
 ///
@@ -159,6 +161,10 @@ public enum ConfigFile {
         settings.httpAddress = try require(value.string.flatMap { SettingValue.hostPort($0) == nil ? nil : $0 }, fail(key, "expected \"HOST:PORT\", such as \"127.0.0.1:8080\""))
       case "http_api_key_file":
         settings.httpAPIKeyFile = try require(nonEmptyString(value), fail(key, "expected a non-empty path string"))
+      case "store":
+        settings.store = try require(nonEmptyString(value), fail(key, "expected a postgresql:// URL string"))
+      case "store_password_file":
+        settings.storePasswordFile = try require(nonEmptyString(value), fail(key, "expected a non-empty path string"))
       case "http_header_timeout_seconds":
         settings.httpHeaderTimeoutSeconds = try require(
           (value.double ?? value.int.map(Double.init)).flatMap { $0 > 0 && $0 <= 3600 ? $0 : nil }, fail(key, "expected a number of seconds above 0, at most 3600"))
@@ -185,7 +191,7 @@ public enum ConfigFile {
           settings.precisions[name] = precision
         }
       default:
-        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, http, http_socket, http_address, http_api_key_file, http_header_timeout_seconds, [models], [precision]")
+        throw fail(key, "unknown setting; known: socket, socket_mode, data_dir, log_level, max_request_bytes, shutdown_grace_seconds, starter, starter_model, max_batch_size, max_batch_wait_us, max_text_bytes, max_image_pixels, exif_orientation, max_file_bytes, cache_memory_bytes, cache_disk_bytes, hnsw_threshold, hnsw_ef_search, max_audio_seconds, audio_window_overlap_seconds, max_queued_inputs, allowed_uids, allowed_gids, file_roots, http, http_socket, http_address, http_api_key_file, http_header_timeout_seconds, store, store_password_file, [models], [precision]")
       }
     }
     return settings

@@ -1,3 +1,4 @@
+import ChorusAPI
 import Engine
 import Foundation
 import GRPCCore
@@ -40,19 +41,7 @@ public struct Daemon {
         logger.warning("no starter model found (looked in \(StarterModel.candidates().joined(separator: ", "))); run scripts/fetch-models, or pass --no-starter to silence this")
       }
     }
-    let cache: VectorCache
-    let collections: CollectionStore
-    do {
-      cache = try VectorCache(
-        directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes,
-        readOnly: dataDirectory.readOnly)
-      collections = try CollectionStore(
-        directory: settings.dataDirectory,
-        index: IndexSettings(hnswThreshold: settings.hnswThreshold, hnsw: HNSWParameters(efSearch: settings.hnswEfSearch)),
-        readOnly: dataDirectory.readOnly)
-    } catch {
-      throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
-    }
+    let (cache, collections, postgres) = try await openStore(readOnly: dataDirectory.readOnly)
     let fileRoots: FileRoots
     do {
       fileRoots = try FileRoots(settings.fileRoots)
@@ -88,6 +77,10 @@ public struct Daemon {
       }
     )
     let health = HealthState()
+    // While PostgreSQL is unreachable, the collection service is NOT_SERVING; embedding is not affected.
+    postgres?.onAvailabilityChange { reason in
+      health.set(service: Chorus_V1_CollectionService.descriptor.fullyQualifiedService, working: reason == nil)
+    }
     let facts = DaemonFacts(
       startedAt: startedAt, socket: listener.displayName, dataDirectory: settings.dataDirectory,
       maxRequestBytes: settings.maxRequestBytes)
@@ -135,7 +128,40 @@ public struct Daemon {
     configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(settings.shutdownGraceSeconds * 1000))
     configuration.maximumCancellationDuration = .seconds(5)
     try await ServiceGroup(configuration: configuration).run()
+    postgres?.close()
     logger.info("chorusd stopped")
+  }
+
+  /// The vector cache and the collection store: in the data dir, or in PostgreSQL (`store`).
+  private func openStore(readOnly: Bool) async throws -> (VectorCache, any CollectionBackend, PostgresDatabase?) {
+    let index = IndexSettings(hnswThreshold: settings.hnswThreshold, hnsw: HNSWParameters(efSearch: settings.hnswEfSearch))
+    guard let url = settings.store else {
+      do {
+        let cache = try VectorCache(
+          directory: settings.dataDirectory, memoryLimitBytes: settings.cacheMemoryBytes, diskLimitBytes: settings.cacheDiskBytes, readOnly: readOnly)
+        let collections = try CollectionStore(directory: settings.dataDirectory, index: index, readOnly: readOnly)
+        return (cache, collections, nil)
+      } catch {
+        throw StartupError(description: "cannot open the store in \(settings.dataDirectory): \(error)")
+      }
+    }
+    let location: PostgresLocation
+    let password: String?
+    do {
+      location = try PostgresLocation(url: url)
+      password = try location.password(passwordFile: settings.storePasswordFile, environment: environment)
+    } catch {
+      throw StartupError(description: "\(error) (fix store / --store, store_password_file / --store-password-file)")
+    }
+    do {
+      let database = try await PostgresDatabase(location: location, password: password, logger: logger)
+      let collections = try await PostgresCollectionStore(database: database, index: index)
+      let cache = VectorCache(memoryLimitBytes: settings.cacheMemoryBytes, database: database, diskLimitBytes: settings.cacheDiskBytes)
+      logger.info("store: PostgreSQL", metadata: ["store": "\(location)", "schema": "\(PostgresDatabase.schemaVersion)"])
+      return (cache, collections, database)
+    } catch {
+      throw StartupError(description: "cannot open the store at \(location): \(error)")
+    }
   }
 }
 

@@ -99,6 +99,15 @@ public struct DaemonCommand: ParsableCommand {
   @Option(help: "Seconds a connection may take to send a request's head before it is closed.")
   var httpHeaderTimeout: Double?
 
+  @Option(
+    help: ArgumentHelp(
+      "Keep collections and the vector cache in PostgreSQL with pgvector, shared by every daemon on it (default: the data dir).",
+      valueName: "postgresql://USER@HOST:PORT/DB?sslmode=prefer"))
+  var store: String?
+
+  @Option(help: "File holding the PostgreSQL password (else PGPASSWORD, else ~/.pgpass).")
+  var storePasswordFile: String?
+
   @Option(help: ArgumentHelp("Only callers of these uids (or of --allowed-gids) may call.", valueName: "UID,UID"))
   var allowedUids: String?
 
@@ -161,6 +170,8 @@ public struct DaemonCommand: ParsableCommand {
     flags.httpAddress = httpAddress
     flags.httpAPIKeyFile = httpApiKeyFile
     flags.httpHeaderTimeoutSeconds = httpHeaderTimeout
+    flags.store = store
+    flags.storePasswordFile = storePasswordFile
     if let address = httpAddress, SettingValue.hostPort(address) == nil { throw ValidationError("--http-address takes HOST:PORT, such as 127.0.0.1:8080, not '\(address)'") }
     if let seconds = httpHeaderTimeout, !(seconds > 0 && seconds <= 3600) { throw ValidationError("--http-header-timeout must be above 0 and at most 3600 seconds") }
     if let queued = maxQueuedInputs, !(1...1_000_000).contains(queued) { throw ValidationError("--max-queued-inputs must be from 1 to 1000000") }

@@ -61,6 +61,11 @@ public struct Settings: Sendable, Equatable {
   /// A connection that has not sent a whole request head this long after connecting (or after its last answer)
   /// is closed.
   public var httpHeaderTimeoutSeconds: Double
+  /// Where collections and the cache's persistent tier live: nil for the data dir (SQLite + hnswlib), or a
+  /// `postgresql://` URL for a PostgreSQL with pgvector that several daemons share.
+  public var store: String? = nil
+  /// A file holding the PostgreSQL password (else PGPASSWORD, else ~/.pgpass).
+  public var storePasswordFile: String? = nil
 
   /// The HTTP socket's path: as set, or beside the gRPC socket.
   public var resolvedHTTPSocketPath: String {
@@ -117,6 +122,8 @@ public struct PartialSettings: Sendable, Equatable {
   public var httpAddress: String?
   public var httpAPIKeyFile: String?
   public var httpHeaderTimeoutSeconds: Double?
+  public var store: String?
+  public var storePasswordFile: String?
 
   public init() {}
 
@@ -153,7 +160,9 @@ public struct PartialSettings: Sendable, Equatable {
       httpSocketPath: flags.httpSocketPath ?? httpSocketPath,
       httpAddress: flags.httpAddress ?? httpAddress,
       httpAPIKeyFile: flags.httpAPIKeyFile ?? httpAPIKeyFile,
-      httpHeaderTimeoutSeconds: flags.httpHeaderTimeoutSeconds ?? httpHeaderTimeoutSeconds ?? Settings.defaultHTTPHeaderTimeoutSeconds
+      httpHeaderTimeoutSeconds: flags.httpHeaderTimeoutSeconds ?? httpHeaderTimeoutSeconds ?? Settings.defaultHTTPHeaderTimeoutSeconds,
+      store: flags.store ?? store,
+      storePasswordFile: flags.storePasswordFile ?? storePasswordFile
     )
   }
 }

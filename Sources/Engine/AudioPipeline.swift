@@ -83,7 +83,7 @@ final class AudioPipeline: Sendable {
     var missing: [Int] = []
     for (index, hash) in hashes.enumerated() {
       // The cache holds the pooled vector; per-window vectors are computed when asked for.
-      if !options.bypassCache, !options.segments, let entry = cache?.get(key(hash)) {
+      if !options.bypassCache, !options.segments, let entry = await cache?.get(key(hash)) {
         results[index] = .success(output(AudioResult(vector: entry.vector, segments: []), hash: hash, cached: true))
       } else {
         missing.append(index)
@@ -106,7 +106,7 @@ final class AudioPipeline: Sendable {
         return output(result, hash: hash, cached: false)
       }
     }
-    cache?.put(stored)
+    await cache?.put(stored)
     if options.previews { await attachPreviews(to: &results, from: clips, mediaType: "audio/wav", make: AudioPreview.wav(of:)) }
     return results.map { $0! }
   }

@@ -58,7 +58,7 @@ final class ImagePipeline: Sendable {
     var results = [Result<EmbeddingOutput, InputError>?](repeating: nil, count: images.count)
     var missing: [Int] = []
     for (index, hash) in hashes.enumerated() {
-      if !options.bypassCache, let entry = cache?.get(key(hash)) {
+      if !options.bypassCache, let entry = await cache?.get(key(hash)) {
         results[index] = .success(output(entry.vector, hash: hash, cached: true))
       } else {
         missing.append(index)
@@ -81,7 +81,7 @@ final class ImagePipeline: Sendable {
         return output(vector, hash: hash, cached: false)
       }
     }
-    cache?.put(stored)
+    await cache?.put(stored)
     if options.previews {
       // Decoded again: cached images were never decoded here, and a computed one's pixels may belong to another
       // request's single flight. Previews are asked for on upsert, not on the embedding hot path.

@@ -113,7 +113,7 @@ final class TextPipeline: Sendable {
       let hash = input.contentHash
       let key = CacheKey.make(fingerprint: fingerprint, modality: .text, contentHash: hash, variant: variant)
       // Token vectors are never cached: a request for them always runs the model.
-      if !options.bypassCache && !options.tokenEmbeddings, let entry = cache?.get(key) {
+      if !options.bypassCache && !options.tokenEmbeddings, let entry = await cache?.get(key) {
         results[index] = entry.truncated && options.failOnTruncation
           ? .failure(refused)
           : .success(
@@ -155,7 +155,7 @@ final class TextPipeline: Sendable {
       }
       vectors = runnable.map { computed[$0.key]! }
     }
-    cache?.put(zip(runnable, vectors).map { item, vector in (item.key, VectorCache.Entry(vector: vector, truncated: item.tokens.truncated)) })
+    await cache?.put(zip(runnable, vectors).map { item, vector in (item.key, VectorCache.Entry(vector: vector, truncated: item.tokens.truncated)) })
     for (position, (item, vector)) in zip(runnable, vectors).enumerated() {
       var output = EmbeddingOutput(
         modality: .text, vector: vector, cached: false, truncated: item.tokens.truncated, contentHash: item.hash, tokens: item.tokens.ids.count)
@@ -211,7 +211,7 @@ final class TextPipeline: Sendable {
     let hash = TextInput.string(text).contentHash
     let variant = "chunking\u{0}\(options.chunkOverlapTokens)" + (prompt.isEmpty ? "" : "\u{0}prompt\u{0}" + prompt)
     let key = CacheKey.make(fingerprint: fingerprint, modality: .text, contentHash: hash, variant: variant)
-    if !options.bypassCache && !options.returnChunks, let entry = cache?.get(key) {
+    if !options.bypassCache && !options.returnChunks, let entry = await cache?.get(key) {
       return .success(finish(EmbeddingOutput(modality: .text, vector: entry.vector, cached: true, truncated: false, contentHash: hash), options: options))
     }
     let tokenizer = encoder.tokenizer
@@ -254,7 +254,7 @@ final class TextPipeline: Sendable {
       }
     }
     let document = sum.map { Float($0 / max(weights, 1)) }
-    cache?.put([(key, VectorCache.Entry(vector: document, truncated: false))])
+    await cache?.put([(key, VectorCache.Entry(vector: document, truncated: false))])
     var output = EmbeddingOutput(modality: .text, vector: document, cached: false, truncated: false, contentHash: hash, tokens: tokenCount)
     output.chunks = chunks
     if options.previews { output.preview = .text(text) }

@@ -9,7 +9,7 @@ import Store
 /// the API onto the store.
 public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtocol {
   private let engine: Engine
-  private let store: CollectionStore
+  private let store: any CollectionBackend
   private let logger: Logger
 
   static let maxIDBytes = 256
@@ -21,7 +21,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   static let defaultPageSize = 100
   static let maxPageSize = 1000
 
-  public init(engine: Engine, store: CollectionStore, logger: Logger = Logger(label: "chorusd")) {
+  public init(engine: Engine, store: any CollectionBackend, logger: Logger = Logger(label: "chorusd")) {
     self.engine = engine
     self.store = store
     self.logger = logger
@@ -38,27 +38,28 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   public func createCollection(request: Chorus_V1_CreateCollectionRequest, context: ServerContext) async throws -> Chorus_V1_Collection {
     try Self.validateName(request.name)
     let space = try RPCError.mapping { try engine.space(named: request.space) }
-    let created = try mapping { Self.message(try store.create(name: request.name, space: space.name, dimension: space.dimension)) }
+    let created = try await mapping { Self.message(try await store.create(name: request.name, space: space.name, dimension: space.dimension)) }
     logWrite("collection created", collection: request.name)
     return created
   }
 
   public func listCollections(request: Chorus_V1_ListCollectionsRequest, context: ServerContext) async throws -> Chorus_V1_ListCollectionsResponse {
-    try mapping { try .with { $0.collections = try store.list().map(Self.message) } }
+    let collections = try await mapping { try await store.list() }
+    return .with { $0.collections = collections.map(Self.message) }
   }
 
   public func getCollection(request: Chorus_V1_GetCollectionRequest, context: ServerContext) async throws -> Chorus_V1_Collection {
-    try mapping { Self.message(try store.info(request.name)) }
+    try await mapping { Self.message(try await store.info(request.name)) }
   }
 
   public func deleteCollection(request: Chorus_V1_DeleteCollectionRequest, context: ServerContext) async throws -> Chorus_V1_DeleteCollectionResponse {
-    let deleted = try mapping { try store.delete(request.name) }
+    let deleted = try await mapping { try await store.delete(request.name) }
     logWrite("collection deleted", collection: request.name, count: deleted)
     return .with { $0.deletedItems = UInt64(deleted) }
   }
 
   public func upsert(request: Chorus_V1_UpsertRequest, context: ServerContext) async throws -> Chorus_V1_UpsertResponse {
-    let collection = try mapping { try store.info(request.collection) }
+    let collection = try await mapping { try await store.shape(request.collection) }
     var results = [Chorus_V1_UpsertResult](repeating: Chorus_V1_UpsertResult(), count: request.items.count)
     var ready: [(index: Int, item: StoredItem, cached: Bool)] = []
     var toEmbed: [(index: Int, input: EmbedInput)] = []
@@ -100,7 +101,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       }
     }
     if !ready.isEmpty {
-      try mapping { try store.upsert(request.collection, ready.map(\.item)) }
+      try await mapping { try await store.upsert(request.collection, ready.map(\.item)) }
       logWrite("items upserted", collection: request.collection, count: ready.count)
       for entry in ready {
         results[entry.index].id = entry.item.id
@@ -111,7 +112,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   }
 
   public func remove(request: Chorus_V1_RemoveRequest, context: ServerContext) async throws -> Chorus_V1_RemoveResponse {
-    let missing = try mapping { try store.remove(request.collection, ids: request.ids) }
+    let missing = try await mapping { try await store.remove(request.collection, ids: request.ids) }
     logWrite("items removed", collection: request.collection, count: Set(request.ids).count - Set(missing).count)
     return .with {
       $0.removed = UInt64(Set(request.ids).count - Set(missing).count)
@@ -120,7 +121,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   }
 
   public func getItems(request: Chorus_V1_GetItemsRequest, context: ServerContext) async throws -> Chorus_V1_GetItemsResponse {
-    let items = try mapping { try store.items(request.collection, ids: request.ids) }
+    let items = try await mapping { try await store.items(request.collection, ids: request.ids) }
     let found = Set(items.map(\.id))
     return .with {
       $0.items = items.map { Self.message($0, includeVector: request.includeVectors) }
@@ -137,7 +138,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       }
       after = id
     }
-    let items = try mapping { try store.page(request.collection, after: after, limit: size + 1) }
+    let items = try await mapping { try await store.page(request.collection, after: after, limit: size + 1) }
     return .with {
       $0.items = items.prefix(size).map { Self.message($0, includeVector: request.includeVectors) }
       if items.count > size, let last = items.prefix(size).last { $0.nextPageToken = Data(last.id.utf8).base64EncodedString() }
@@ -145,16 +146,17 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
   }
 
   /// An item's stored preview (not part of the gRPC API: the HTTP page serves it).
-  public func preview(collection: String, id: String) throws -> ItemPreview? {
-    try mapping { try store.preview(collection, id: id) }
+  public func preview(collection: String, id: String) async throws -> ItemPreview? {
+    try await mapping { try await store.preview(collection, id: id) }
   }
 
   public func findContent(request: Chorus_V1_FindContentRequest, context: ServerContext) async throws -> Chorus_V1_FindContentResponse {
-    try mapping { try .with { $0.present = try store.presentContent(request.collection, hashes: request.contentHashes) } }
+    let present = try await mapping { try await store.presentContent(request.collection, hashes: request.contentHashes) }
+    return .with { $0.present = present }
   }
 
   public func search(request: Chorus_V1_SearchRequest, context: ServerContext) async throws -> Chorus_V1_SearchResponse {
-    let collection = try mapping { try store.info(request.collection) }
+    let collection = try await mapping { try await store.shape(request.collection) }
     let k = request.k == 0 ? Self.defaultK : Int(request.k)
     guard k <= Self.maxK else { throw RPCError(code: .invalidArgument, message: "k = \(k) is over the limit of \(Self.maxK)") }
     let query: [Float]
@@ -163,7 +165,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       guard vector.values.allSatisfy(\.isFinite) else { throw RPCError(code: .invalidArgument, message: "the query vector has NaN or infinite values") }
       query = vector.values
     case .likeID(let id):
-      guard let item = try mapping({ try store.items(request.collection, ids: [id]) }).first else {
+      guard let item = try await mapping({ try await store.items(request.collection, ids: [id]) }).first else {
         throw RPCError(code: .notFound, message: "collection '\(request.collection)' has no item '\(id)'")
       }
       query = item.vector
@@ -182,7 +184,7 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
     let filter = SearchFilter(
       modalities: Set(request.filter.modalities.compactMap { Modality($0)?.rawValue }), metadataEquals: request.filter.metadataEquals)
     let started = ContinuousClock.now
-    let hits = try mapping { try store.search(request.collection, query: query, k: k, filter: filter) }
+    let hits = try await mapping { try await store.search(request.collection, query: query, k: k, filter: filter, efSearch: nil) }
     ServiceMetrics().search(seconds: (ContinuousClock.now - started).inSeconds)
     return .with {
       $0.exact = true
@@ -251,9 +253,9 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
     }
   }
 
-  private func mapping<T>(_ body: () throws -> T) throws -> T {
+  private func mapping<T>(_ body: () async throws -> T) async throws -> T {
     do {
-      return try body()
+      return try await body()
     } catch let error as StoreError {
       switch error {
       case .collectionExists: throw RPCError(code: .alreadyExists, message: error.description)
@@ -263,6 +265,8 @@ public struct CollectionService: Chorus_V1_CollectionService.SimpleServiceProtoc
       case .writeFailed(.readOnly, _): throw RPCError(code: .failedPrecondition, message: error.description)
       case .writeFailed(.busy, _): throw RPCError(code: .unavailable, message: error.description)
       case .writeFailed(.other, _): throw RPCError(code: .internalError, message: error.description)
+      case .unavailable: throw RPCError(code: .unavailable, message: error.description)
+      case .database, .tableMissing: throw RPCError(code: .internalError, message: error.description)
       }
     }
   }

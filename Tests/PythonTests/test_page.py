@@ -24,11 +24,16 @@ PHOTOS = conftest.ROOT / "Tests" / "Data" / "skimage"
 ARTIFACTS = conftest.ROOT / ".build" / "test-artifacts"
 
 
-@pytest.fixture(scope="module")
-def page_daemon():
+@pytest.fixture(scope="module", params=["embedded", "postgresql"])
+def page_daemon(request):
+    """The page over each store backend (thumbnails live in the store's rows)."""
+    store = None
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres")
+        store = server.url(server.new_database())
     port = free_port()
     directory = tempfile.mkdtemp(prefix="chorus-page-", dir="/tmp")
-    daemon = conftest.Daemon(directory, extra_args=("--http-address", f"127.0.0.1:{port}"))
+    daemon = conftest.Daemon(directory, extra_args=("--http-address", f"127.0.0.1:{port}"), store=store)
     daemon.base = f"http://127.0.0.1:{port}"
     items = [{"id": name.split(".")[0], "source": name, "metadata": {"kind": "photo"},
               "content": {"image": base64.b64encode((PHOTOS / name).read_bytes()).decode()}}

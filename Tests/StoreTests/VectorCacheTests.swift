@@ -19,11 +19,13 @@ final class VectorCacheTests: XCTestCase {
     VectorCache.Entry(vector: (0..<8).map { Float($0) * seed }, truncated: truncated)
   }
 
-  func testMissThenHitAndCounters() throws {
+  func testMissThenHitAndCounters() async throws {
     let cache = try VectorCache(directory: directory, memoryLimitBytes: 1 << 20, diskLimitBytes: 1 << 20)
-    XCTAssertNil(cache.get("a"))
-    cache.put([("a", entry(1.5, truncated: true))])
-    XCTAssertEqual(cache.get("a"), entry(1.5, truncated: true))
+    let found1 = await cache.get("a")
+    XCTAssertNil(found1)
+    await cache.put([("a", entry(1.5, truncated: true))])
+    let found2 = await cache.get("a")
+    XCTAssertEqual(found2, entry(1.5, truncated: true))
     let stats = cache.statistics
     XCTAssertEqual(stats.hits, 1)
     XCTAssertEqual(stats.misses, 1)
@@ -32,37 +34,41 @@ final class VectorCacheTests: XCTestCase {
     XCTAssertGreaterThan(stats.diskBytes, 0)
   }
 
-  func testSurvivesReopen() throws {
+  func testSurvivesReopen() async throws {
     do {
       let cache = try VectorCache(directory: directory, memoryLimitBytes: 1 << 20, diskLimitBytes: 1 << 20)
-      cache.put([("a", entry(2)), ("b", entry(3))])
+      await cache.put([("a", entry(2)), ("b", entry(3))])
     }
     let reopened = try VectorCache(directory: directory, memoryLimitBytes: 1 << 20, diskLimitBytes: 1 << 20)
     XCTAssertEqual(reopened.statistics.entries, 2)
-    XCTAssertEqual(reopened.get("b"), entry(3))
+    let found3 = await reopened.get("b")
+    XCTAssertEqual(found3, entry(3))
     XCTAssertEqual(reopened.statistics.memoryBytes, UInt64(entry(3).bytes), "a disk hit is promoted to memory")
   }
 
-  func testMemoryTierEvictsLeastRecentlyUsed() throws {
+  func testMemoryTierEvictsLeastRecentlyUsed() async throws {
     let one = entry(1).bytes
     let cache = try VectorCache(directory: directory, memoryLimitBytes: one * 2, diskLimitBytes: 1 << 20)
-    cache.put([("a", entry(1)), ("b", entry(2))])
-    _ = cache.get("a")  // a is now newer than b
-    cache.put([("c", entry(3))])  // evicts b from memory
+    await cache.put([("a", entry(1)), ("b", entry(2))])
+    _ = await cache.get("a")  // a is now newer than b
+    await cache.put([("c", entry(3))])  // evicts b from memory
     XCTAssertEqual(cache.statistics.evictions, 1)
     XCTAssertEqual(cache.statistics.memoryBytes, UInt64(one * 2))
-    XCTAssertEqual(cache.get("b"), entry(2), "still on disk")
+    let found4 = await cache.get("b")
+    XCTAssertEqual(found4, entry(2), "still on disk")
   }
 
-  func testDiskTierIsTrimmedToItsLimit() throws {
+  func testDiskTierIsTrimmedToItsLimit() async throws {
     let cache = try VectorCache(directory: directory, memoryLimitBytes: 0, diskLimitBytes: 20 * (8 * 4 + 96))
-    for i in 0..<50 { cache.put([("k\(i)", entry(Float(i)))]) }
+    for i in 0..<50 { await cache.put([("k\(i)", entry(Float(i)))]) }
     let stats = cache.statistics
     XCTAssertLessThanOrEqual(stats.diskBytes, stats.diskLimitBytes)
     XCTAssertLessThan(stats.entries, 50)
     XCTAssertGreaterThan(stats.evictions, 0)
-    XCTAssertNotNil(cache.get("k49"), "the newest entries stay")
-    XCTAssertNil(cache.get("k0"), "the oldest go first")
+    let found5 = await cache.get("k49")
+    XCTAssertNotNil(found5, "the newest entries stay")
+    let found6 = await cache.get("k0")
+    XCTAssertNil(found6, "the oldest go first")
   }
 
   func testLRUOrder() {

@@ -37,7 +37,7 @@ public struct HTTPFrontEnd: Sendable {
   private let responder: RouterResponder<HTTPCallContext>
 
   public init(
-    services: Services, engine: Engine, store: CollectionStore, health: HealthState, facts: DaemonFacts, configuration: Configuration,
+    services: Services, engine: Engine, store: any CollectionBackend, health: HealthState, facts: DaemonFacts, configuration: Configuration,
     metrics: MetricsExposition?
   ) {
     // HEAD works wherever GET does (monitors probe /health that way).
@@ -51,7 +51,7 @@ public struct HTTPFrontEnd: Sendable {
     routes.add("/metrics", .get, name: "Metrics") { _, _ in
       guard let metrics else { throw HTTPProblem(.notImplemented, "this daemon was started without metrics", code: "unimplemented") }
       return Response(
-        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: await metrics.render())))
     }
     OpenAIRoutes(engine: engine, startedAt: facts.startedAt, maxRequestBytes: configuration.maxRequestBytes).register(on: routes)
     NativeRoutes(services: services, maxRequestBytes: configuration.maxRequestBytes).register(on: routes)

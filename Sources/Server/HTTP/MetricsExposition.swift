@@ -10,17 +10,17 @@ import Store
 public struct MetricsExposition: Sendable {
   let registry: PrometheusCollectorRegistry
   let engine: Engine
-  let store: CollectionStore
+  let store: any CollectionBackend
   let startedAt: Date
 
-  public init(registry: PrometheusCollectorRegistry, engine: Engine, store: CollectionStore, startedAt: Date) {
+  public init(registry: PrometheusCollectorRegistry, engine: Engine, store: any CollectionBackend, startedAt: Date) {
     self.registry = registry
     self.engine = engine
     self.store = store
     self.startedAt = startedAt
   }
 
-  public func render() -> [UInt8] {
+  public func render() async -> [UInt8] {
     var out = registry.emitToBuffer()
     var text = ""
     func family(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
@@ -38,7 +38,7 @@ public struct MetricsExposition: Sendable {
         "chorus_cache_bytes", "gauge", "Bytes the vector cache holds, by tier.",
         [(labels(["tier": "memory"]), "\(statistics.memoryBytes)"), (labels(["tier": "disk"]), "\(statistics.diskBytes)")])
     }
-    if let collections = try? store.list() {
+    if let collections = try? await store.list() {
       family(
         "chorus_collection_items", "gauge", "Items in each collection.",
         collections.map { (labels(["collection": $0.name]), "\($0.count)") })

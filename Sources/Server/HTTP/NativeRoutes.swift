@@ -65,14 +65,14 @@ struct NativeRoutes {
     }
     router.add("/v1/collections/:name/items/:id/thumbnail", .get, name: "Thumbnail") { _, context in
       let (name, id) = (try context.collection(), try context.itemID())
-      guard let preview = try collections.preview(collection: name, id: id), preview.mediaType.hasPrefix("image/") else {
+      guard let preview = try await collections.preview(collection: name, id: id), preview.mediaType.hasPrefix("image/") else {
         throw HTTPProblem(.notFound, "item '\(id)' of collection '\(name)' has no thumbnail (thumbnails are made when an image is upserted)")
       }
       return HTTPBody.media(preview)
     }
     router.add("/v1/collections/:name/items/:id/preview", .get, name: "Preview") { _, context in
       let (name, id) = (try context.collection(), try context.itemID())
-      guard let preview = try collections.preview(collection: name, id: id) else {
+      guard let preview = try await collections.preview(collection: name, id: id) else {
         throw HTTPProblem(.notFound, "item '\(id)' of collection '\(name)' has no preview (previews are made when content is upserted)")
       }
       return HTTPBody.media(preview)

@@ -7,7 +7,7 @@ import Store
 /// image or audio file, see the hits (thumbnails, players, snippets from the items' stored previews), click one
 /// to search by it. The daemon never reads a path for it.
 struct SearchPage {
-  let store: CollectionStore
+  let store: any CollectionBackend
 
   func register(on routes: RouteTable) {
     routes.add("/", .get, name: "Page") { _, _ in

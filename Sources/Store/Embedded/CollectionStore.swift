@@ -2,107 +2,6 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// Why the file system refused a write.
-public enum WriteFailure: Sendable, Equatable {
-  case diskFull, readOnly, busy, other
-}
-
-/// Why a collection operation failed; the Server maps each case to a gRPC status.
-public enum StoreError: Error, Equatable, CustomStringConvertible {
-  case collectionExists(String)
-  case collectionNotFound(String, available: [String])
-  case itemNotFound(collection: String, id: String)
-  case invalid(String)
-  /// The file system refused the write; why decides the status (full disk, read-only, busy, other).
-  case writeFailed(WriteFailure, String)
-
-  public var description: String {
-    switch self {
-    case .collectionExists(let name): "collection '\(name)' already exists"
-    case .collectionNotFound(let name, let available):
-      "no collection named '\(name)' (\(available.isEmpty ? "there are none yet" : "collections: " + available.joined(separator: ", ")))"
-    case .itemNotFound(let collection, let id): "collection '\(collection)' has no item '\(id)'"
-    case .invalid(let message): message
-    case .writeFailed(let why, let detail):
-      switch why {
-      case .diskFull: "the write was not stored: the disk holding the data dir is full (\(detail)); reads and searches keep working, free space and retry"
-      case .readOnly: "the write was not stored: the data dir is read-only (\(detail)); reads and searches keep working"
-      case .busy: "the write was not stored: the store is busy (\(detail)); retry"
-      case .other: "the write was not stored: \(detail)"
-      }
-    }
-  }
-}
-
-public struct CollectionInfo: Sendable, Equatable {
-  public var name: String
-  public var space: String
-  public var dimension: Int
-  public var count: Int
-  public var createdUnixMs: Int64
-}
-
-/// One stored item. `vector` is as given (normalised or not); search uses a normalised copy.
-public struct StoredItem: Sendable, Equatable {
-  public var id: String
-  public var modality: String
-  public var vector: [Float]
-  public var metadata: [String: String]
-  public var source: String
-  public var contentHash: String
-  public var updatedUnixMs: Int64
-  /// What a page shows of the item (a thumbnail, a text's opening): written with the item, read only on its own
-  /// (`preview(_:id:)`), never loaded with the item.
-  public var preview: ItemPreview?
-
-  public init(
-    id: String, modality: String, vector: [Float], metadata: [String: String], source: String, contentHash: String, updatedUnixMs: Int64 = 0,
-    preview: ItemPreview? = nil
-  ) {
-    self.preview = preview
-    self.id = id
-    self.modality = modality
-    self.vector = vector
-    self.metadata = metadata
-    self.source = source
-    self.contentHash = contentHash
-    self.updatedUnixMs = updatedUnixMs
-  }
-}
-
-/// A stored preview: its media type ("image/jpeg", "text/plain; charset=utf-8") and bytes.
-public struct ItemPreview: Sendable, Equatable {
-  public var mediaType: String
-  public var data: Data
-
-  public init(mediaType: String, data: Data) {
-    self.mediaType = mediaType
-    self.data = data
-  }
-}
-
-public struct SearchFilter: Sendable {
-  public var modalities: Set<String>
-  public var metadataEquals: [String: String]
-
-  public init(modalities: Set<String> = [], metadataEquals: [String: String] = [:]) {
-    self.modalities = modalities
-    self.metadataEquals = metadataEquals
-  }
-
-  var isEmpty: Bool { modalities.isEmpty && metadataEquals.isEmpty }
-
-  func accepts(_ item: IndexedItem) -> Bool {
-    (modalities.isEmpty || modalities.contains(item.modality))
-      && metadataEquals.allSatisfy { item.metadata[$0.key] == $0.value }
-  }
-}
-
-public struct SearchHit: Sendable, Equatable {
-  public var item: StoredItem
-  public var score: Float
-}
-
 /// What search needs of an item, held in memory beside the vector matrix.
 struct IndexedItem {
   var id: String
@@ -113,7 +12,7 @@ struct IndexedItem {
 /// Collections of vectors in `collections.sqlite` (WAL, synchronous FULL: an acknowledged write is on disk),
 /// each mirrored in memory for search (`CollectionIndex`: exact, plus HNSW graphs built in the background above
 /// a size threshold and kept under `index/` as derived data).
-public final class CollectionStore: Sendable {
+public final class CollectionStore: CollectionBackend {
   private let database: any DatabaseWriter
   private let indexes = Mutex<[String: CollectionIndex]>([:])
   private let directory: String
@@ -193,6 +92,15 @@ public final class CollectionStore: Sendable {
     return info
   }
 
+  public func shape(_ name: String) throws -> CollectionShape {
+    let row = try database.read { try Row.fetchOne($0, sql: "SELECT space, dimension FROM collections WHERE name = ?", arguments: [name]) }
+    guard let row else { throw try notFound(name) }
+    return CollectionShape(space: row["space"], dimension: row["dimension"])
+  }
+
+  /// The embedded store is in this process: it is never unreachable (a full or read-only disk fails writes only).
+  public var unavailableReason: String? { nil }
+
   /// Deletes the collection and its items; returns how many items it held.
   public func delete(_ name: String) throws -> Int {
     let count = try write { db -> Int in
@@ -225,7 +133,7 @@ public final class CollectionStore: Sendable {
       let putPreview = try db.cachedStatement(sql: "INSERT INTO previews (collection, id, media_type, data) VALUES (?, ?, ?, ?)")
       for item in items {
         try statement.execute(arguments: [
-          collection, item.id, item.modality, VectorCache.blob(item.vector), Self.json(item.metadata), item.source, item.contentHash, now,
+          collection, item.id, item.modality, VectorCache.blob(item.vector), StoredItem.json(item.metadata), item.source, item.contentHash, now,
         ])
         try dropPreview.execute(arguments: [collection, item.id])
         if let preview = item.preview { try putPreview.execute(arguments: [collection, item.id, preview.mediaType, preview.data]) }
@@ -385,17 +293,10 @@ public final class CollectionStore: Sendable {
   }
 
   private static func item(_ row: Row) -> StoredItem {
-    let metadataJSON: String = row["metadata"]
-    let metadata = metadataJSON == "{}" ? [:] : (try? JSONSerialization.jsonObject(with: Data(metadataJSON.utf8)) as? [String: String]) ?? [:]
-    return StoredItem(
-      id: row["id"], modality: row["modality"], vector: VectorCache.floats(row["vector"]), metadata: metadata, source: row["source"],
+    StoredItem(
+      id: row["id"], modality: row["modality"], vector: VectorCache.floats(row["vector"]), metadata: StoredItem.metadata(json: row["metadata"]), source: row["source"],
       contentHash: row["content_hash"], updatedUnixMs: row["updated_ms"])
   }
 
-  private static func json(_ metadata: [String: String]) -> String {
-    let data = (try? JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
-  }
-
-  private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+  private static func now() -> Int64 { StoredItem.nowMs() }
 }

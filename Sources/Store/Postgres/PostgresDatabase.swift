@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import Synchronization
+
+/// One PostgreSQL database shared by the collection store and the vector cache: postgres-nio's pooled client, the
+/// schema (created and migrated here), and whether the database can be reached right now.
+///
+/// Reachability: the first call that fails because the database went away (connection refused or closed, the
+/// server shutting down) marks the store unavailable; from then on calls fail at once with UNAVAILABLE instead of
+/// waiting on a dead server, and a probe every second asks `SELECT 1` until it answers, then logs the recovery and
+/// lets calls through again. No daemon restart is needed.
+public final class PostgresDatabase: Sendable {
+  /// The schema this binary writes. A database holding a newer one refuses to start (an older binary must not
+  /// write tables a newer one has changed).
+  public static let schemaVersion = 1
+  /// Any call waits at most this long for the database; a server that hangs is reported as unavailable.
+  static let callTimeout: Duration = .seconds(10)
+
+  let client: PostgresClient
+  let location: PostgresLocation
+  let logger: Logger
+  private let runner: Task<Void, Never>
+  private struct Availability {
+    var down: String?
+    var probing = false
+    var listeners: [@Sendable (String?) -> Void] = []
+  }
+  private let availability = Mutex(Availability())
+
+  /// Connects, checks pgvector and the schema version, creates or migrates the schema. Throws a `StoreError` whose
+  /// message says what to fix (no server, wrong password, no pgvector, a newer schema).
+  public init(location: PostgresLocation, password: String?, logger: Logger) async throws {
+    self.location = location
+    self.logger = logger
+    let client = PostgresClient(configuration: try location.clientConfiguration(password: password), backgroundLogger: logger)
+    self.client = client
+    runner = Task { await client.run() }
+    do {
+      try await migrate()
+    } catch {
+      runner.cancel()
+      throw Self.startupError(error, location: location)
+    }
+  }
+
+  deinit { runner.cancel() }
+
+  /// Stops the pool (tests, shutdown).
+  public func close() { runner.cancel() }
+
+  /// Why calls fail now, or nil.
+  var unavailableReason: String? { availability.withLock { $0.down } }
+
+  /// Tells `listener` every change of availability (nil: reachable again).
+  public func onAvailabilityChange(_ listener: @escaping @Sendable (String?) -> Void) {
+    availability.withLock { $0.listeners.append(listener) }
+  }
+
+  // MARK: Calls
+
+  /// Runs `body` against the pool, mapping every failure onto a `StoreError`; fails at once while the database is
+  /// known to be down.
+  func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    if let down = unavailableReason { throw StoreError.unavailable(down) }
+    do {
+      return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body(self.client) }
+        group.addTask {
+          try await Task.sleep(for: Self.callTimeout)
+          return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+          throw StoreError.unavailable("PostgreSQL at \(location) did not answer within \(Self.callTimeout)")
+        }
+        return result
+      }
+    } catch {
+      let mapped = Self.map(error, location: location)
+      if case .unavailable(let why) = mapped { markDown(why) }
+      throw mapped
+    }
+  }
+
+  /// Runs `body` in one transaction (committed when it returns).
+  func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    try await run { client in
+      try await client.withConnection { connection in
+        try await connection.query("BEGIN", logger: self.logger)
+        do {
+          let result = try await body(connection)
+          try await connection.query("COMMIT", logger: self.logger)
+          return result
+        } catch {
+          // A connection that broke cannot roll back; the server does it when the session ends.
+          _ = try? await connection.query("ROLLBACK", logger: self.logger)
+          throw error
+        }
+      }
+    }
+  }
+
+  private func markDown(_ why: String) {
+    let (start, listeners) = availability.withLock { state -> (Bool, [@Sendable (String?) -> Void]) in
+      let wasUp = state.down == nil
+      state.down = why
+      let start = !state.probing
+      state.probing = true
+      return (start, wasUp ? state.listeners : [])
+    }
+    if !listeners.isEmpty {
+      logger.warning("PostgreSQL store unavailable; collection calls answer UNAVAILABLE until it is back", metadata: ["store": "\(location)", "why": "\(why)"])
+      for listener in listeners { listener(why) }
+    }
+    guard start else { return }
+    Task { await probe() }
+  }
+
+  /// Asks the database every second until it answers.
+  private func probe() async {
+    while !Task.isCancelled && !runner.isCancelled {
+      try? await Task.sleep(for: .seconds(1))
+      let answered = await withTaskGroup(of: Bool.self) { group in
+        group.addTask { (try? await self.client.query("SELECT 1", logger: self.logger).collect()) != nil }
+        group.addTask {
+          try? await Task.sleep(for: .seconds(3))
+          return false
+        }
+        defer { group.cancelAll() }
+        return await group.next() ?? false
+      }
+      guard answered else { continue }
+      let listeners = availability.withLock { state in
+        state.down = nil
+        state.probing = false
+        return state.listeners
+      }
+      logger.notice("PostgreSQL store reachable again", metadata: ["store": "\(location)"])
+      for listener in listeners { listener(nil) }
+      return
+    }
+  }
+
+  // MARK: Errors
+
+  /// A failure as the callers see it: the database gone → unavailable; a missing table (the collection was deleted
+  /// by another daemon meanwhile) → `tableMissing`; anything else → database, with PostgreSQL's own message.
+  static func map(_ error: any Error, location: PostgresLocation) -> StoreError {
+    if let error = error as? StoreError { return error }
+    if error is CancellationError { return .unavailable("the call was cancelled") }
+    if let error = error as? PostgresTransactionError {
+      if let inner = error.closureError ?? error.beginError ?? error.commitError { return map(inner, location: location) }
+    }
+    guard let error = error as? PSQLError else {
+      // NIO's connect errors (refused, no such socket) arrive as they are.
+      return .unavailable("cannot reach PostgreSQL at \(location): \(error)")
+    }
+    switch error.code {
+    case .server:
+      let state = error.serverInfo?[.sqlState] ?? ""
+      let message = error.serverInfo?[.message] ?? "error \(state)"
+      // Class 08: connection exceptions; 57P01–57P03: the server shutting down or starting; 53300: too many
+      // connections; 28: authentication (a password changed under a running daemon).
+      if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state.hasPrefix("28") {
+        return .unavailable("PostgreSQL at \(location): \(message)")
+      }
+      if state == "42P01" { return .tableMissing(message) }
+      return .database("PostgreSQL at \(location): \(message) (SQLSTATE \(state))")
+    case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed:
+      let underlying = error.underlying.map { ": \($0)" } ?? ""
+      return .unavailable("lost the connection to PostgreSQL at \(location) (\(error.code)\(underlying))")
+    case .queryCancelled: return .unavailable("the query was cancelled")
+    case .sslUnsupported: return .unavailable("PostgreSQL at \(location) does not offer TLS, and the store URL asks for it (sslmode)")
+    default: return .database("PostgreSQL at \(location): \(String(reflecting: error))")
+    }
+  }
+
+  /// What start-up says when the store cannot be opened.
+  static func startupError(_ error: any Error, location: PostgresLocation) -> StoreError {
+    if let error = error as? PSQLError, error.code == .server, let state = error.serverInfo?[.sqlState] {
+      let message = error.serverInfo?[.message] ?? state
+      switch state {
+      case "28P01", "28000":
+        return .invalid(
+          "PostgreSQL at \(location) refused user '\(location.user)': \(message) (check the password in store_password_file, PGPASSWORD or ~/.pgpass)")
+      case "3D000": return .invalid("PostgreSQL at \(location): \(message) (create it: createdb \(location.database))")
+      default: break
+      }
+    }
+    if let error = error as? PSQLError, error.code == .authMechanismRequiresPassword {
+      return .invalid("PostgreSQL at \(location) asks user '\(location.user)' for a password, and none was found (store_password_file, PGPASSWORD or ~/.pgpass)")
+    }
+    return map(error, location: location)
+  }
+
+  // MARK: Schema
+
+  /// Creates or migrates the schema, one daemon at a time (an advisory lock held for the transaction).
+  private func migrate() async throws {
+    try await client.withConnection { connection in
+      let hasVector = try await connection.query("SELECT count(*)::int FROM pg_extension WHERE extname = 'vector'", logger: self.logger)
+        .collect().first?.decode(Int.self) ?? 0
+      if hasVector == 0 {
+        do {
+          try await connection.query("CREATE EXTENSION IF NOT EXISTS vector", logger: self.logger)
+        } catch let error as PSQLError where error.code == .server {
+          let message = error.serverInfo?[.message] ?? "refused"
+          throw StoreError.invalid(
+            "the database \(self.location.database) has no pgvector extension and user '\(self.location.user)' may not create it (\(message)); as a superuser run: CREATE EXTENSION vector; in that database"
+          )
+        }
+      }
+      try await connection.query("BEGIN", logger: self.logger)
+      do {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+        try await connection.query(
+          "CREATE TABLE IF NOT EXISTS chorus_schema (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), version integer NOT NULL)",
+          logger: self.logger)
+        let stored = try await connection.query("SELECT version FROM chorus_schema", logger: self.logger).collect().first?.decode(Int.self)
+        if let stored, stored > Self.schemaVersion {
+          throw StoreError.invalid(
+            "the database \(self.location.database) holds Chorus store schema version \(stored); this chorusd knows version \(Self.schemaVersion) at most: upgrade chorusd (an older one must not write a newer schema)"
+          )
+        }
+        for version in (stored ?? 0)..<Self.schemaVersion {
+          for statement in Self.migrations[version] { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
+        }
+        try await connection.query(
+          "INSERT INTO chorus_schema (version) VALUES (\(Self.schemaVersion)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
+          logger: self.logger)
+        try await connection.query("COMMIT", logger: self.logger)
+      } catch {
+        _ = try? await connection.query("ROLLBACK", logger: self.logger)
+        throw error
+      }
+    }
+  }
+
+  /// Advisory lock keys (arbitrary, fixed): schema migration and cache trimming.
+  static let migrationLock: Int64 = 0x63_686f_7275_7301
+  static let cacheTrimLock: Int64 = 0x63_686f_7275_7302
+
+  /// migrations[v] takes the schema from version v to v + 1. Item tables (`chorus_items_<id>`) are made per
+  /// collection by the collection store, since their vector column has the collection's dimension.
+  static let migrations: [[String]] = [
+    [
+      """
+      CREATE TABLE chorus_collections (
+        id bigint GENERATED ALWAYS AS IDENTITY UNIQUE, name text PRIMARY KEY, space text NOT NULL,
+        dimension integer NOT NULL, created_ms bigint NOT NULL)
+      """,
+      """
+      CREATE TABLE chorus_cache (
+        key text PRIMARY KEY, vector bytea NOT NULL, truncated boolean NOT NULL, used_ms bigint NOT NULL)
+      """,
+      "CREATE INDEX chorus_cache_by_use ON chorus_cache (used_ms)",
+    ]
+  ]
+}
