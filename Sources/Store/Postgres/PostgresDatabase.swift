@@ -34,14 +34,46 @@ public final class PostgresDatabase: Sendable {
   public init(location: PostgresLocation, password: String?, logger: Logger) async throws {
     self.location = location
     self.logger = logger
-    let client = PostgresClient(configuration: try location.clientConfiguration(password: password), backgroundLogger: logger)
+    // One plain connection first: the pool retries a failing connection for ever, while this one fails with the
+    // precise reason (refused, no such socket, wrong password, no such database).
+    do {
+      let configuration = try location.connectionConfiguration(password: password)
+      try await Self.deadline(.seconds(15), location) {
+        let connection = try await PostgresConnection.connect(
+          on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
+        ).get()
+        try await connection.close()
+      }
+    } catch {
+      throw Self.startupError(error, location: location)
+    }
+    // The pool's own connection attempts are logged only when they fail for long (the daemon logs the outage once).
+    var poolLogger = logger
+    poolLogger.logLevel = max(logger.logLevel, .error)
+    let client = PostgresClient(configuration: try location.clientConfiguration(password: password), backgroundLogger: poolLogger)
     self.client = client
     runner = Task { await client.run() }
     do {
-      try await migrate()
+      try await Self.deadline(.seconds(30), location) { try await self.migrate() }
     } catch {
       runner.cancel()
       throw Self.startupError(error, location: location)
+    }
+  }
+
+  /// `body`, or `StoreError.unavailable` once `limit` has passed (the body is cancelled).
+  static func deadline<T: Sendable>(_ limit: Duration, _ location: PostgresLocation, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+      group.addTask { try await body() }
+      group.addTask {
+        try await Task.sleep(for: limit)
+        return nil
+      }
+      defer { group.cancelAll() }
+      guard let first = try await group.next(), let result = first else {
+        throw StoreError.unavailable("PostgreSQL at \(location) did not answer within \(limit)")
+      }
+      return result
     }
   }
 
@@ -65,18 +97,7 @@ public final class PostgresDatabase: Sendable {
   func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
     if let down = unavailableReason { throw StoreError.unavailable(down) }
     do {
-      return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body(self.client) }
-        group.addTask {
-          try await Task.sleep(for: Self.callTimeout)
-          return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else {
-          throw StoreError.unavailable("PostgreSQL at \(location) did not answer within \(Self.callTimeout)")
-        }
-        return result
-      }
+      return try await Self.deadline(Self.callTimeout, location) { try await body(self.client) }
     } catch {
       let mapped = Self.map(error, location: location)
       if case .unavailable(let why) = mapped { markDown(why) }
@@ -189,10 +210,18 @@ public final class PostgresDatabase: Sendable {
       default: break
       }
     }
+    if let error = error as? PSQLError, error.code == .connectionError {
+      let why = error.underlying.map { "\($0)" } ?? "no answer"
+      return .invalid("cannot connect to PostgreSQL at \(location): \(why) (is it running, and are the host, port or socket directory right?)")
+    }
     if let error = error as? PSQLError, error.code == .authMechanismRequiresPassword {
       return .invalid("PostgreSQL at \(location) asks user '\(location.user)' for a password, and none was found (store_password_file, PGPASSWORD or ~/.pgpass)")
     }
-    return map(error, location: location)
+    // At start-up there is nothing to retry for the caller: the message alone, without the serving-time advice.
+    switch map(error, location: location) {
+    case .unavailable(let why), .database(let why): return .invalid(why)
+    case let other: return other
+    }
   }
 
   // MARK: Schema

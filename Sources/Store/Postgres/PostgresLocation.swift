@@ -157,18 +157,44 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     return configuration
   }
 
-  private func tls() throws -> PostgresClient.Configuration.TLS {
+  /// The same place for one plain connection (start-up asks it first: its errors are precise).
+  func connectionConfiguration(password: String?) throws -> PostgresConnection.Configuration {
+    var configuration: PostgresConnection.Configuration
+    if let socketDirectory {
+      configuration = PostgresConnection.Configuration(
+        unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
+    } else {
+      let tls: PostgresConnection.Configuration.TLS
+      if sslMode == .disable {
+        tls = .disable
+      } else {
+        let context = try NIOSSLContext(configuration: tlsConfiguration())
+        tls = sslMode == .prefer ? .prefer(context) : .require(context)
+      }
+      configuration = PostgresConnection.Configuration(host: host ?? "", port: port, username: user, password: password, database: database, tls: tls)
+    }
+    configuration.options.connectTimeout = .seconds(3)
+    configuration.options.additionalStartupParameters = [("application_name", "chorusd")]
+    return configuration
+  }
+
+  private func tlsConfiguration() -> TLSConfiguration {
     var tls = TLSConfiguration.makeClientConfiguration()
     switch sslMode {
-    case .disable: return .disable
-    case .prefer, .require:
-      // As libpq: encryption without checking who answers (use verify-full for that).
-      tls.certificateVerification = .none
-      return sslMode == .prefer ? .prefer(tls) : .require(tls)
+    case .disable, .prefer, .require: tls.certificateVerification = .none
     case .verifyCA, .verifyFull:
       tls.certificateVerification = sslMode == .verifyCA ? .noHostnameVerification : .fullVerification
       if let sslRootCertificate { tls.trustRoots = .file(sslRootCertificate) }
-      return .require(tls)
+    }
+    return tls
+  }
+
+  /// prefer and require encrypt without checking who answers, as libpq does (verify-ca / verify-full check).
+  private func tls() throws -> PostgresClient.Configuration.TLS {
+    switch sslMode {
+    case .disable: .disable
+    case .prefer: .prefer(tlsConfiguration())
+    case .require, .verifyCA, .verifyFull: .require(tlsConfiguration())
     }
   }
 }
