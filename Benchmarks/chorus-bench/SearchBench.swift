@@ -8,11 +8,12 @@ import Tensor
 /// IndexHNSWFlat (scripts/bench-faiss.py) on the same vectors, queries and ground truth, in the same run.
 /// Data: the starter space's vectors of Debian package descriptions (`apt-cache dumpavail`), those vectors
 /// perturbed up to `--vectors` (default 1M), and uniform random unit vectors (the worst case for any HNSW).
+/// `--store postgresql://…` adds the PostgreSQL store on the same data (`PostgresSearchBench`).
 enum SearchBench {
   static let work = FileManager.default.temporaryDirectory.appendingPathComponent("chorus-bench-search").path
   static let dimension = 384
 
-  static func run(root: URL, python: String?, option: (String) -> String?) throws {
+  static func run(root: URL, python: String?, option: (String) -> String?) async throws {
     try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
     let total = Int(option("--vectors") ?? "1000000")!
     let queryCount = Int(option("--queries") ?? "1000")!
@@ -39,10 +40,17 @@ enum SearchBench {
       try write(base, "base.f32")
       try write(queries, "queries.f32")
       try truth.map { Int32($0) }.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: work + "/truth.i32")) }
-      try measureChorus(base: base, queries: queries, truth: truth, efs: efs)
-      if let python {
+      if option("--skip-embedded") == nil { try measureChorus(base: base, queries: queries, truth: truth, efs: efs) }
+      if let python, option("--skip-faiss") == nil {
         measureFAISS(python: python, script: root.appendingPathComponent("scripts/bench-faiss.py").path, efs: efs)
       }
+      if let url = option("--store") {
+        try await PostgresSearchBench.measure(url: url, base: base, queries: queries, truth: truth, efs: efs, dimension: dimension)
+      }
+    }
+    if let url = option("--store") {
+      print("\nupsert throughput through chorusd --store (real description vectors)")
+      try await PostgresSearchBench.upsertThroughput(url: url, vectors: realBase, dimension: dimension, seconds: Double(option("--seconds") ?? "10")!)
     }
   }
 

@@ -184,7 +184,7 @@ if arguments.count >= 2, arguments[1] == "load" {
 
 if arguments.count >= 2, arguments[1] == "search" {
   // Reads FAISS's side with --python or CHORUS_FAISS_PYTHON (numpy + faiss-cpu), else CHORUS_REFERENCE_PYTHON.
-  try SearchBench.run(root: root, python: option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_FAISS_PYTHON"] ?? python, option: option)
+  try await SearchBench.run(root: root, python: option("--python") ?? ProcessInfo.processInfo.environment["CHORUS_FAISS_PYTHON"] ?? python, option: option)
   exit(0)
 }
 

@@ -157,3 +157,48 @@ def _add_folder_then_search(daemon, tmp_path):
     assert hit["id"].endswith("coffee.png") and hit["modality"] == "image", hit
     bad = run("search", "notes", "--text", "x", "--where", "novalue")
     assert bad.returncode == 2
+
+
+def test_filtered_search_is_exact_for_rare_filters_on_both_backends(store):
+    """Above the HNSW threshold: a metadata or modality filter narrows the hits before the k are chosen, the top
+    hits equal an exact ranking computed here, and a filter only 5 items pass still returns all 5."""
+    import math
+
+    fixture = pathlib.Path(__file__).parents[1] / "EncodersTests/Fixtures/tiny-bert-st"
+    d = conftest.Daemon(tempfile.mkdtemp(prefix="chorus-f-", dir="/tmp"), extra_args=("--no-starter", "--model", f"tiny={fixture}", "--hnsw-threshold", "50"), store=store)
+    try:
+        stub = collections_pb2_grpc.CollectionServiceStub(d.channel)
+        stub.CreateCollection(collections_pb2.CreateCollectionRequest(name="f", space="tiny"))
+        items = []
+        for i in range(400):
+            modality = "MODALITY_IMAGE" if i % 4 == 0 else "MODALITY_TEXT"
+            metadata = {"group": str(i % 3)}
+            if i % 80 == 7:
+                metadata["rare"] = "yes"
+            items.append({"id": f"i{i}", "vector": {"values": vector(i)[:32], "modality": modality}, "metadata": metadata})
+        for first in range(0, 400, 100):
+            stub.Upsert(collections_pb2.UpsertRequest(collection="f", items=items[first:first + 100]))
+        query = vector(10_001)[:32]
+
+        def cosine(a, b):
+            return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+        def exact(accept, k):
+            ranked = sorted((item for item in items if accept(item)), key=lambda item: -cosine(query, item["vector"]["values"]))
+            return [item["id"] for item in ranked[:k]]
+
+        group = stub.Search(collections_pb2.SearchRequest(collection="f", vector={"values": query}, k=10, filter={"metadata_equals": {"group": "1"}})).hits
+        assert all(hit.metadata["group"] == "1" for hit in group) and len(group) == 10
+        expected = exact(lambda item: item["metadata"]["group"] == "1", 10)
+        assert group[0].id == expected[0] and len({hit.id for hit in group} & set(expected)) >= 9
+        assert [hit.score for hit in group] == sorted((hit.score for hit in group), reverse=True)
+        rare = stub.Search(collections_pb2.SearchRequest(collection="f", vector={"values": query}, k=10, filter={"metadata_equals": {"rare": "yes"}})).hits
+        assert [hit.id for hit in rare] == exact(lambda item: "rare" in item["metadata"], 10) and len(rare) == 5
+        images = stub.Search(collections_pb2.SearchRequest(collection="f", vector={"values": query}, k=5, filter={"modalities": ["MODALITY_IMAGE"]})).hits
+        assert all(hit.modality == 2 for hit in images) and len(images) == 5, images
+        both = stub.Search(collections_pb2.SearchRequest(collection="f", vector={"values": query}, k=400, filter={"modalities": ["MODALITY_IMAGE"], "metadata_equals": {"group": "2"}})).hits
+        assert [hit.id for hit in both] == exact(lambda item: item["vector"]["modality"] == "MODALITY_IMAGE" and item["metadata"]["group"] == "2", 400)
+        everything = stub.Search(collections_pb2.SearchRequest(collection="f", vector={"values": query}, k=1000)).hits
+        assert len(everything) == 400
+    finally:
+        d.stop()

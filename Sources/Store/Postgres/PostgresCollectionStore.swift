@@ -240,34 +240,37 @@ public final class PostgresCollectionStore: CollectionBackend {
     }
   }
 
+  /// One statement, one round trip. `hnsw.ef_search` (and the iterative scan for filters) is set by a one-row
+  /// subquery the index scan depends on, so PostgreSQL sets it before the scan starts, for this statement's
+  /// transaction only. Exact search orders by an expression the index cannot serve (the distance + 0), so the
+  /// planner scans the table (or the rows a metadata filter selects through the GIN index) and sorts.
   private func rank(_ table: Table, query: [Float], k: Int, filter: SearchFilter, efSearch: Int?, exact: Bool) async throws -> [SearchHit] {
     let vector = Self.vectorText(query)
     let ef = String(max(efSearch ?? settings.hnsw.efSearch, k))
+    let iterative = iterativeScan && !filter.isEmpty ? "strict_order" : "off"
     let modalities = Array(filter.modalities).sorted()
     let metadata = StoredItem.json(filter.metadataEquals)
-    let iterative = iterativeScan
-    return try await database.transaction { connection in
-      let logger = self.database.logger
-      if exact {
-        try await connection.query("SELECT set_config('enable_indexscan', 'off', true)", logger: logger)
-      } else {
-        try await connection.query("SELECT set_config('hnsw.ef_search', \(ef), true)", logger: logger)
-        if iterative && !filter.isEmpty {
-          try await connection.query("SELECT set_config('hnsw.iterative_scan', 'strict_order', true)", logger: logger)
-        }
-      }
-      var sql: PostgresQuery = """
-        SELECT \(unescaped: Self.columns), (1 - (vector <=> \(vector)::vector))::real FROM \(unescaped: table.sql)
-        WHERE (cardinality(\(modalities)::text[]) = 0 OR modality = ANY(\(modalities)::text[])) AND metadata @> \(metadata)::jsonb
-        ORDER BY vector <=> \(vector)::vector LIMIT \(k)
-        """
-      if filter.isEmpty {
-        sql = """
-          SELECT \(unescaped: Self.columns), (1 - (vector <=> \(vector)::vector))::real FROM \(unescaped: table.sql)
-          ORDER BY vector <=> \(vector)::vector LIMIT \(k)
-          """
-      }
-      return try await connection.query(sql, logger: logger).collect().map { row in
+    let order = exact ? "(vector <=> $1::vector) + 0" : "vector <=> $1::vector"
+    var where_ = ""
+    if !filter.modalities.isEmpty { where_ += " AND modality = ANY($4::text[])" }
+    if !filter.metadataEquals.isEmpty { where_ += " AND metadata @> $5::jsonb" }
+    let sql = """
+      SELECT h.* FROM (SELECT set_config('hnsw.ef_search', $2, true) AS ef, set_config('hnsw.iterative_scan', $3, true) AS scan) settings,
+      LATERAL (
+        SELECT \(Self.columns), (1 - (vector <=> $1::vector))::real FROM \(table.sql)
+        WHERE settings.ef IS NOT NULL AND settings.scan IS NOT NULL\(where_)
+        ORDER BY \(order) LIMIT $6) h
+      """
+    var binds = PostgresBindings()
+    binds.append(vector)
+    binds.append(ef)
+    binds.append(iterative)
+    binds.append(modalities)
+    binds.append(metadata)
+    binds.append(k)
+    let query = PostgresQuery(unsafeSQL: sql, binds: binds)
+    return try await database.run { client in
+      try await client.query(query).collect().map { row in
         let columns = try row.decode((String, String, [Float], String, String, String, Int64, Float).self)
         return SearchHit(item: Self.item(columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6), score: columns.7)
       }
@@ -326,9 +329,9 @@ public final class PostgresCollectionStore: CollectionBackend {
   }
 
   /// The table's row count for the exact-or-index choice: the planner's estimate once PostgreSQL has analysed the
-  /// table, a count before that; either kept for five seconds.
+  /// table, a count before that; either kept for 30 seconds.
   private func estimatedRows(_ table: Table) async throws -> Int {
-    if let known = sizes.withLock({ $0[table.id] }), ContinuousClock.now - known.at < .seconds(5) { return known.rows }
+    if let known = sizes.withLock({ $0[table.id] }), ContinuousClock.now - known.at < .seconds(30) { return known.rows }
     let estimate = try await database.run { client in
       try await client.query("SELECT reltuples::bigint FROM pg_class WHERE oid = \(table.sql)::regclass").collect().first?.decode(Int64.self) ?? -1
     }
