@@ -240,27 +240,31 @@ public final class PostgresCollectionStore: CollectionBackend {
     }
   }
 
-  /// One statement, one round trip. `hnsw.ef_search` (and the iterative scan for filters) is set by a one-row
-  /// subquery the index scan depends on, so PostgreSQL sets it before the scan starts, for this statement's
-  /// transaction only. Exact search orders by an expression the index cannot serve (the distance + 0), so the
-  /// planner scans the table (or the rows a metadata filter selects through the GIN index) and sorts.
+  /// One statement, one round trip. The ranking picks ids and distances only; the k winners' columns are read
+  /// after (converting every row's vector and metadata before the sort cost 10× the search). Through the index,
+  /// `hnsw.ef_search` (and the iterative scan for filters) is set by a one-row subquery the scan depends on, so
+  /// PostgreSQL sets it before the scan starts, for this statement's transaction only. Exact search sorts a
+  /// subquery's distances (`OFFSET 0` keeps the planner from turning it into an index scan), in parallel where
+  /// PostgreSQL may.
   private func rank(_ table: Table, query: [Float], k: Int, filter: SearchFilter, efSearch: Int?, exact: Bool) async throws -> [SearchHit] {
     let vector = Self.vectorText(query)
     let ef = String(max(efSearch ?? settings.hnsw.efSearch, k))
     let iterative = iterativeScan && !filter.isEmpty ? "strict_order" : "off"
     let modalities = Array(filter.modalities).sorted()
     let metadata = StoredItem.json(filter.metadataEquals)
-    let order = exact ? "(vector <=> $1::vector) + 0" : "vector <=> $1::vector"
-    var where_ = ""
-    if !filter.modalities.isEmpty { where_ += " AND modality = ANY($4::text[])" }
-    if !filter.metadataEquals.isEmpty { where_ += " AND metadata @> $5::jsonb" }
-    let sql = """
-      SELECT h.* FROM (SELECT set_config('hnsw.ef_search', $2, true) AS ef, set_config('hnsw.iterative_scan', $3, true) AS scan) settings,
-      LATERAL (
-        SELECT \(Self.columns), (1 - (vector <=> $1::vector))::real FROM \(table.sql)
-        WHERE settings.ef IS NOT NULL AND settings.scan IS NOT NULL\(where_)
-        ORDER BY \(order) LIMIT $6) h
-      """
+    var filters = ""
+    if !filter.modalities.isEmpty { filters += " AND modality = ANY($4::text[])" }
+    if !filter.metadataEquals.isEmpty { filters += " AND metadata @> $5::jsonb" }
+    let t = table.sql
+    let ranking =
+      exact
+      ? "SELECT id, d FROM (SELECT id, vector <=> $1::vector AS d FROM \(t) WHERE true\(filters) OFFSET 0) s ORDER BY d LIMIT $6"
+      : """
+        SELECT h.id, h.d FROM (SELECT set_config('hnsw.ef_search', $2, true) AS ef, set_config('hnsw.iterative_scan', $3, true) AS scan) settings,
+        LATERAL (SELECT id, vector <=> $1::vector AS d FROM \(t) WHERE settings.ef IS NOT NULL AND settings.scan IS NOT NULL\(filters)
+          ORDER BY vector <=> $1::vector LIMIT $6) h
+        """
+    let sql = "SELECT \(Self.columns(of: "t")), (1 - r.d)::real FROM (\(ranking)) r JOIN \(t) t ON t.id = r.id ORDER BY r.d"
     var binds = PostgresBindings()
     binds.append(vector)
     binds.append(ef)
@@ -342,7 +346,12 @@ public final class PostgresCollectionStore: CollectionBackend {
 
   // MARK: Rows
 
-  private static let columns = "id, modality, vector::real[], metadata::text, source, content_hash, updated_ms"
+  private static let columns = columns(of: nil)
+
+  private static func columns(of alias: String?) -> String {
+    let p = alias.map { $0 + "." } ?? ""
+    return "\(p)id, \(p)modality, \(p)vector::real[], \(p)metadata::text, \(p)source, \(p)content_hash, \(p)updated_ms"
+  }
 
   private static func item(_ row: PostgresRow) throws -> StoredItem {
     let c = try row.decode((String, String, [Float], String, String, String, Int64).self)
