@@ -299,3 +299,24 @@ def test_the_shared_cache_is_trimmed_to_its_limit(postgres):
         assert newest.embedding.cached
     finally:
         d.stop()
+
+
+def test_callers_who_leave_do_not_mark_the_store_down(postgres):
+    """A call whose deadline passes is cancelled inside the daemon; that is the caller's doing, not the
+    database's, so the next call goes through at once."""
+    d = conftest.Daemon(tmp(), extra_args=TINY_ARGS, store=postgres.url(postgres.new_database()))
+    try:
+        store = collections_pb2_grpc.CollectionServiceStub(d.channel)
+        store.CreateCollection(collections_pb2.CreateCollectionRequest(name="c", space="tiny"))
+        store.Upsert(collections_pb2.UpsertRequest(collection="c", items=[{"id": str(i), "vector": {"values": vector(i)}} for i in range(200)]))
+        for _ in range(20):
+            try:
+                store.Search(collections_pb2.SearchRequest(collection="c", vector={"values": vector(1)}, k=10), timeout=0.0005)
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert store.Search(collections_pb2.SearchRequest(collection="c", vector={"values": vector(1)}, k=1), timeout=5).hits[0].id == "1"
+        health = health_pb2_grpc.HealthStub(d.channel)
+        assert health.Check(health_pb2.HealthCheckRequest(service=COLLECTION_SERVICE)).status == health_pb2.HealthCheckResponse.SERVING
+        assert "unavailable" not in d.log()
+    finally:
+        d.stop()

@@ -108,7 +108,18 @@ public final class PostgresCollectionStore: CollectionBackend {
   }
 
   public func delete(_ name: String) async throws -> Int {
-    let count = try await database.transaction { connection -> Int in
+    let count: Int
+    do {
+      count = try await deleteTable(name)
+    } catch StoreError.collectionNotFound {
+      throw try await notFound(name)
+    }
+    tables.withLock { _ = $0.removeValue(forKey: name) }
+    return count
+  }
+
+  private func deleteTable(_ name: String) async throws -> Int {
+    try await database.transaction { connection -> Int in
       // The row lock makes two deletes of one collection take turns; the second finds nothing.
       let rows = try await connection.query("SELECT id FROM chorus_collections WHERE name = \(name) FOR UPDATE", logger: self.database.logger).collect()
       guard let id = try rows.first?.decode(Int64.self) else { throw StoreError.collectionNotFound(name, available: []) }
@@ -118,9 +129,7 @@ public final class PostgresCollectionStore: CollectionBackend {
       try await connection.query(PostgresQuery(unsafeSQL: "DROP TABLE \(t)"), logger: self.database.logger)
       try await connection.query("DELETE FROM chorus_collections WHERE id = \(id)", logger: self.database.logger)
       return Int(count)
-    }.self
-    tables.withLock { _ = $0.removeValue(forKey: name) }
-    return count
+    }
   }
 
   // MARK: Items

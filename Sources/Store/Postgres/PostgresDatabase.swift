@@ -98,7 +98,11 @@ public final class PostgresDatabase: Sendable {
     if let down = unavailableReason { throw StoreError.unavailable(down) }
     do {
       return try await Self.deadline(Self.callTimeout, location) { try await body(self.client) }
+    } catch is CancellationError {
+      // The caller left (its deadline passed, it disconnected): not the database's fault.
+      throw CancellationError()
     } catch {
+      if Task.isCancelled { throw CancellationError() }
       let mapped = Self.map(error, location: location)
       if case .unavailable(let why) = mapped { markDown(why) }
       throw mapped
@@ -170,7 +174,6 @@ public final class PostgresDatabase: Sendable {
   /// by another daemon meanwhile) → `tableMissing`; anything else → database, with PostgreSQL's own message.
   static func map(_ error: any Error, location: PostgresLocation) -> StoreError {
     if let error = error as? StoreError { return error }
-    if error is CancellationError { return .unavailable("the call was cancelled") }
     if let error = error as? PostgresTransactionError {
       if let inner = error.closureError ?? error.beginError ?? error.commitError { return map(inner, location: location) }
     }
