@@ -50,7 +50,7 @@ public final class PostgresDatabase: Sendable {
     // The pool's own connection attempts are logged only when they fail for long (the daemon logs the outage once).
     var poolLogger = logger
     poolLogger.logLevel = max(logger.logLevel, .error)
-    let client = PostgresClient(configuration: try location.clientConfiguration(password: password), backgroundLogger: poolLogger)
+    let client = PostgresClient(configuration: location.clientConfiguration(password: password), backgroundLogger: poolLogger)
     self.client = client
     runner = Task { await client.run() }
     do {

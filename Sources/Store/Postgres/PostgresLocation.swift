@@ -142,41 +142,37 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     return nil
   }
 
-  /// postgres-nio's configuration for this location.
-  func clientConfiguration(password: String?) throws -> PostgresClient.Configuration {
-    var configuration: PostgresClient.Configuration
-    if let socketDirectory {
-      configuration = PostgresClient.Configuration(
-        unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
-    } else {
-      configuration = PostgresClient.Configuration(host: host ?? "", port: port, username: user, password: password, database: database, tls: try tls())
-    }
-    configuration.options.connectTimeout = .seconds(3)
+  /// postgres-nio's pool configuration for this location.
+  func clientConfiguration(password: String?) -> PostgresClient.Configuration {
+    let tls = tls()
+    var configuration =
+      socketPath.map { PostgresClient.Configuration(unixSocketPath: $0, username: user, password: password, database: database) }
+      ?? PostgresClient.Configuration(host: host ?? "", port: port, username: user, password: password, database: database, tls: tls)
+    configuration.options.connectTimeout = Self.connectTimeout
     configuration.options.maximumConnections = 16
-    configuration.options.additionalStartupParameters = [("application_name", "chorusd")]
+    configuration.options.additionalStartupParameters = Self.startupParameters
     return configuration
   }
 
-  /// The same place for one plain connection (start-up asks it first: its errors are precise).
+  /// The same place for one plain connection (start-up asks it first: its errors are precise). postgres-nio has a
+  /// configuration type of its own for that, with TLS as a ready context.
   func connectionConfiguration(password: String?) throws -> PostgresConnection.Configuration {
-    var configuration: PostgresConnection.Configuration
-    if let socketDirectory {
-      configuration = PostgresConnection.Configuration(
-        unixSocketPath: socketDirectory + "/.s.PGSQL.\(port)", username: user, password: password, database: database)
-    } else {
-      let tls: PostgresConnection.Configuration.TLS
-      if sslMode == .disable {
-        tls = .disable
-      } else {
-        let context = try NIOSSLContext(configuration: tlsConfiguration())
-        tls = sslMode == .prefer ? .prefer(context) : .require(context)
-      }
-      configuration = PostgresConnection.Configuration(host: host ?? "", port: port, username: user, password: password, database: database, tls: tls)
+    var tls = PostgresConnection.Configuration.TLS.disable
+    if sslMode != .disable {
+      let context = try NIOSSLContext(configuration: tlsConfiguration())
+      tls = sslMode == .prefer ? .prefer(context) : .require(context)
     }
-    configuration.options.connectTimeout = .seconds(3)
-    configuration.options.additionalStartupParameters = [("application_name", "chorusd")]
+    var configuration =
+      socketPath.map { PostgresConnection.Configuration(unixSocketPath: $0, username: user, password: password, database: database) }
+      ?? PostgresConnection.Configuration(host: host ?? "", port: port, username: user, password: password, database: database, tls: tls)
+    configuration.options.connectTimeout = .seconds(Self.connectTimeout.components.seconds)
+    configuration.options.additionalStartupParameters = Self.startupParameters
     return configuration
   }
+
+  private var socketPath: String? { socketDirectory.map { $0 + "/.s.PGSQL.\(port)" } }
+  private static let connectTimeout: Duration = .seconds(3)
+  private static let startupParameters = [("application_name", "chorusd")]
 
   private func tlsConfiguration() -> TLSConfiguration {
     var tls = TLSConfiguration.makeClientConfiguration()
@@ -190,7 +186,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// prefer and require encrypt without checking who answers, as libpq does (verify-ca / verify-full check).
-  private func tls() throws -> PostgresClient.Configuration.TLS {
+  private func tls() -> PostgresClient.Configuration.TLS {
     switch sslMode {
     case .disable: .disable
     case .prefer: .prefer(tlsConfiguration())
