@@ -26,7 +26,7 @@ public final class PostgresCollectionStore: CollectionBackend {
   private let database: PostgresDatabase
   private let settings: IndexSettings
   private let tables = Mutex<[String: Table]>([:])
-  /// Row counts per table, estimated for the exact-or-HNSW choice, refreshed every few seconds.
+  /// Row counts per table, estimated for the exact-or-HNSW choice, refreshed every 30 seconds.
   private let sizes = Mutex<[Int64: (rows: Int, at: ContinuousClock.Instant)]>([:])
   /// pgvector ≥ 0.8 scans an HNSW index further when a filter drops candidates (`hnsw.iterative_scan`).
   private let iterativeScan: Bool
