@@ -1,4 +1,5 @@
 import Daemon
+import Glibc
 import NIOCore
 import NIOPosix
 
@@ -10,6 +11,12 @@ _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGloba
 do {
   let command = try DaemonCommand.parse()
   try await command.execute()
+  // Leave without running C and C++ static destructors: a batch whose caller left at SIGTERM (the warm-up, say) may
+  // still be finishing inside oneDNN on a worker thread, and tearing oneDNN's globals down under it crashed the
+  // process (SIGSEGV in libdnnl at exit, about one stop in five when SIGTERM came during the warm-up). Nothing is
+  // lost by skipping them: writes are durable when acknowledged (SQLite WAL, PostgreSQL commits), logs are on stderr.
+  fflush(nil)
+  _exit(0)
 } catch {
   DaemonCommand.exit(withError: error)
 }
