@@ -38,7 +38,11 @@ public final class PostgresCollectionStore: CollectionBackend {
       try await client.query("SELECT extversion FROM pg_extension WHERE extname = 'vector'").collect().first?.decode(String.self) ?? "0"
     }
     let parts = version.split(separator: ".").compactMap { Int($0) }
-    iterativeScan = (parts.first ?? 0, parts.count > 1 ? parts[1] : 0) >= (0, 8)
+    let release = (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+    guard release >= (0, 5) else {
+      throw StoreError.invalid("the database has pgvector \(version); Chorus needs 0.5 or newer (HNSW indexes): ALTER EXTENSION vector UPDATE; after installing a newer pgvector")
+    }
+    iterativeScan = release >= (0, 8)
   }
 
   public var unavailableReason: String? { database.unavailableReason }

@@ -239,6 +239,12 @@ public final class PostgresDatabase: Sendable {
           try await connection.query("CREATE EXTENSION IF NOT EXISTS vector", logger: self.logger)
         } catch let error as PSQLError where error.code == .server {
           let message = error.serverInfo?[.message] ?? "refused"
+          // 0A000: the server has no pgvector files at all; otherwise (42501) the user lacks the right.
+          if error.serverInfo?[.sqlState] == "0A000" {
+            throw StoreError.invalid(
+              "the PostgreSQL server has no pgvector installed (\(message)): install pgvector 0.5 or newer on it (Debian: postgresql-NN-pgvector), then as a superuser run: CREATE EXTENSION vector; in \(self.location.database)"
+            )
+          }
           throw StoreError.invalid(
             "the database \(self.location.database) has no pgvector extension and user '\(self.location.user)' may not create it (\(message)); as a superuser run: CREATE EXTENSION vector; in that database"
           )
