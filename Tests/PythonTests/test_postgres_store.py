@@ -118,9 +118,10 @@ def test_two_daemons_writing_at_once_lose_nothing(postgres):
 
 
 def test_postgres_restarting_under_load_costs_only_unavailable():
-    """PostgreSQL stops in the middle of a stream of upserts and searches and comes back: callers see UNAVAILABLE
-    (and nothing else) meanwhile, embedding goes on, health marks only the collection service, the daemon reconnects
-    by itself, and every acknowledged upsert is there afterwards."""
+    """PostgreSQL dies in the middle of a stream of upserts and searches (an immediate stop: no checkpoint, crash
+    recovery from the WAL at restart) and comes back: callers see UNAVAILABLE (and nothing else) meanwhile, embedding
+    goes on, health marks only the collection service, the daemon reconnects by itself, and every acknowledged upsert
+    is there afterwards."""
     # A server of its own (the session's stays up for the other tests); in /tmp, where its user can reach it.
     directory = tmp()
     os.chmod(directory, 0o755)
@@ -160,7 +161,7 @@ def test_postgres_restarting_under_load_costs_only_unavailable():
             t.start()
         time.sleep(1.0)
         before = len(acknowledged)
-        server.stop("fast")
+        server.stop("immediate")
         time.sleep(2.0)
         check = lambda service="": health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
         assert check(COLLECTION_SERVICE) == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -20,6 +20,9 @@ public final class PostgresDatabase: Sendable {
 
   let client: PostgresClient
   let location: PostgresLocation
+  /// One plain connection's configuration: start-up and the reachability checks connect with it directly, since
+  /// the pool keeps retrying a refused connection while its callers wait.
+  private let direct: PostgresConnection.Configuration
   let logger: Logger
   private let runner: Task<Void, Never>
   private struct Availability {
@@ -37,13 +40,8 @@ public final class PostgresDatabase: Sendable {
     // One plain connection first: the pool retries a failing connection for ever, while this one fails with the
     // precise reason (refused, no such socket, wrong password, no such database).
     do {
-      let configuration = try location.connectionConfiguration(password: password)
-      try await Self.deadline(.seconds(15), location) {
-        let connection = try await PostgresConnection.connect(
-          on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
-        ).get()
-        try await connection.close()
-      }
+      direct = try location.connectionConfiguration(password: password)
+      if let why = try await Self.connectDirectly(direct, location: location, logger: logger, limit: .seconds(15)) { throw why }
     } catch {
       throw Self.startupError(error, location: location)
     }
@@ -94,10 +92,38 @@ public final class PostgresDatabase: Sendable {
 
   /// Runs `body` against the pool, mapping every failure onto a `StoreError`; fails at once while the database is
   /// known to be down.
-  func run<T: Sendable>(_ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+  func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
     if let down = unavailableReason { throw StoreError.unavailable(down) }
+    let started = ContinuousClock.now
+    let leased = Flag()
     do {
-      return try await Self.deadline(Self.callTimeout, location) { try await body(self.client) }
+      return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+          try await self.client.withConnection { connection in
+            leased.set()
+            return try await body(connection)
+          }
+        }
+        // The watchdog. While the pool has no connection to lend, it retries in the background and the caller
+        // waits: after a second, ask the server directly; refused or silent means it is gone, and the call says so
+        // now instead of at the deadline. (A busy pool with a reachable server just keeps the caller waiting.)
+        group.addTask {
+          try await Task.sleep(for: .seconds(1))
+          while !leased.isSet && ContinuousClock.now - started < Self.callTimeout {
+            if let why = try await Self.connectDirectly(self.direct, location: self.location, logger: self.logger, limit: .seconds(3)) {
+              throw Self.map(why, location: self.location)
+            }
+            try await Task.sleep(for: .seconds(1))
+          }
+          try await Task.sleep(until: started + Self.callTimeout)
+          return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+          throw StoreError.unavailable("PostgreSQL at \(location) did not answer within \(Self.callTimeout)")
+        }
+        return result
+      }
     } catch is CancellationError {
       // The caller left (its deadline passed, it disconnected): not the database's fault.
       throw CancellationError()
@@ -109,20 +135,37 @@ public final class PostgresDatabase: Sendable {
     }
   }
 
+  /// Connects once, outside the pool, and hangs up: nil when the server answered, else why not.
+  private static func connectDirectly(
+    _ configuration: PostgresConnection.Configuration, location: PostgresLocation, logger: Logger, limit: Duration
+  ) async throws -> (any Error)? {
+    do {
+      try await deadline(limit, location) {
+        let connection = try await PostgresConnection.connect(
+          on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
+        ).get()
+        try await connection.close()
+      }
+      return nil
+    } catch is CancellationError {
+      throw CancellationError()
+    } catch {
+      return error
+    }
+  }
+
   /// Runs `body` in one transaction (committed when it returns).
   func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-    try await run { client in
-      try await client.withConnection { connection in
-        try await connection.query("BEGIN", logger: self.logger)
-        do {
-          let result = try await body(connection)
-          try await connection.query("COMMIT", logger: self.logger)
-          return result
-        } catch {
-          // A connection that broke cannot roll back; the server does it when the session ends.
-          _ = try? await connection.query("ROLLBACK", logger: self.logger)
-          throw error
-        }
+    try await run { connection in
+      try await connection.query("BEGIN")
+      do {
+        let result = try await body(connection)
+        try await connection.query("COMMIT")
+        return result
+      } catch {
+        // A connection that broke cannot roll back; the server does it when the session ends.
+        _ = try? await connection.query("ROLLBACK")
+        throw error
       }
     }
   }
@@ -143,20 +186,16 @@ public final class PostgresDatabase: Sendable {
     Task { await probe() }
   }
 
-  /// Asks the database every second until it answers.
+  /// Asks the database every second until it answers (a new connection, which the pool then makes too).
   private func probe() async {
     while !Task.isCancelled && !runner.isCancelled {
       try? await Task.sleep(for: .seconds(1))
-      let answered = await withTaskGroup(of: Bool.self) { group in
-        group.addTask { (try? await self.client.query("SELECT 1", logger: self.logger).collect()) != nil }
-        group.addTask {
-          try? await Task.sleep(for: .seconds(3))
-          return false
-        }
-        defer { group.cancelAll() }
-        return await group.next() ?? false
+      // Directly, not through the pool: the pool may still be backing off its own retries.
+      do {
+        if try await Self.connectDirectly(direct, location: location, logger: logger, limit: .seconds(3)) != nil { continue }
+      } catch {
+        return  // cancelled: the daemon is stopping
       }
-      guard answered else { continue }
       let listeners = availability.withLock { state in
         state.down = nil
         state.probing = false
@@ -296,4 +335,23 @@ public final class PostgresDatabase: Sendable {
       "CREATE INDEX chorus_cache_by_use ON chorus_cache (used_ms)",
     ]
   ]
+}
+
+extension PostgresConnection {
+  /// A query whose driver-level logging stays off (failures reach the caller as errors and are logged there).
+  @discardableResult
+  func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+    try await self.query(query, logger: PostgresDatabase.quiet)
+  }
+}
+
+extension PostgresDatabase {
+  static let quiet = Logger(label: "chorus.store.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+}
+
+/// A flag one task sets and another reads.
+private final class Flag: Sendable {
+  private let value = Mutex(false)
+  func set() { value.withLock { $0 = true } }
+  var isSet: Bool { value.withLock { $0 } }
 }
