@@ -314,7 +314,9 @@ def test_callers_who_leave_do_not_mark_the_store_down(postgres):
             try:
                 store.Search(collections_pb2.SearchRequest(collection="c", vector={"values": vector(1)}, k=10), timeout=0.0005)
             except grpc.RpcError as e:
-                assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                # DEADLINE_EXCEEDED, or UNKNOWN when grpcio gives up while the stream is being set up: never the
+                # store's UNAVAILABLE.
+                assert e.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN, grpc.StatusCode.CANCELLED), e
         assert store.Search(collections_pb2.SearchRequest(collection="c", vector={"values": vector(1)}, k=1), timeout=5).hits[0].id == "1"
         health = health_pb2_grpc.HealthStub(d.channel)
         assert health.Check(health_pb2.HealthCheckRequest(service=COLLECTION_SERVICE)).status == health_pb2.HealthCheckResponse.SERVING

@@ -46,21 +46,28 @@ final class SQLiteCacheTier: VectorCacheTier {
 
   var usage: (bytes: Int, entries: Int) { state.withLock { ($0.bytes, $0.entries) } }
 
-  func fetch(_ key: String) async -> VectorCache.Entry? {
-    let found = try? await database.read { db -> VectorCache.Entry? in
+  /// Synchronous on the caller's thread, as before the tier became a protocol: a file read takes microseconds, and
+  /// GRDB's async variant hops through its reader pool (a storm of lookups then queued there, and requests reached
+  /// the batcher late and staggered).
+  func fetch(_ key: String) async -> VectorCache.Entry? { lookup(key) }
+
+  func store(_ entries: [(key: String, entry: VectorCache.Entry)]) async -> Int { insert(entries) }
+
+  private func lookup(_ key: String) -> VectorCache.Entry? {
+    let found = try? database.read { db -> VectorCache.Entry? in
       guard let row = try Row.fetchOne(db, sql: "SELECT vector, truncated FROM vectors WHERE key = ?", arguments: [key]) else { return nil }
       return VectorCache.Entry(vector: VectorCache.floats(row["vector"]), truncated: row["truncated"])
     }
     guard let found else { return nil }
-    try? await database.write { db in
+    try? database.write { db in
       try db.execute(sql: "UPDATE vectors SET used_ms = ? WHERE key = ?", arguments: [StoredItem.nowMs(), key])
     }
     return found
   }
 
-  func store(_ entries: [(key: String, entry: VectorCache.Entry)]) async -> Int {
+  private func insert(_ entries: [(key: String, entry: VectorCache.Entry)]) -> Int {
     let now = StoredItem.nowMs()
-    let added = try? await database.write { db -> (bytes: Int, count: Int) in
+    let added = try? database.write { db -> (bytes: Int, count: Int) in
       var bytes = 0, count = 0
       // New keys are inserted (and counted); known ones only refresh their vector and use time.
       let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO vectors (key, vector, truncated, used_ms) VALUES (?, ?, ?, ?)")
@@ -83,13 +90,13 @@ final class SQLiteCacheTier: VectorCacheTier {
       state.entries += added.count
       return state.bytes > limitBytes
     }
-    return over ? await trim() : 0
+    return over ? trim() : 0
   }
 
   /// Deletes the least recently used entries until the tier is 10 % under its limit; returns how many.
-  private func trim() async -> Int {
+  private func trim() -> Int {
     let target = limitBytes / 10 * 9
-    let removed = try? await database.write { db -> (bytes: Int, count: Int) in
+    let removed = try? database.write { db -> (bytes: Int, count: Int) in
       var bytes = 0, count = 0
       var total = state.withLock { $0.bytes }
       while total > target {
