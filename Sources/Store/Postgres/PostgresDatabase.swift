@@ -270,7 +270,7 @@ public final class PostgresDatabase: Sendable {
 
   /// Creates or migrates the schema, one daemon at a time (an advisory lock held for the transaction).
   private func migrate() async throws {
-    try await client.withConnection { connection in
+    try await run { connection in
       let hasVector = try await connection.query("SELECT count(*)::int FROM pg_extension WHERE extname = 'vector'", logger: self.logger)
         .collect().first?.decode(Int.self) ?? 0
       if hasVector == 0 {
@@ -289,29 +289,24 @@ public final class PostgresDatabase: Sendable {
           )
         }
       }
-      try await connection.query("BEGIN", logger: self.logger)
-      do {
-        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
-        try await connection.query(
-          "CREATE TABLE IF NOT EXISTS chorus_schema (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), version integer NOT NULL)",
-          logger: self.logger)
-        let stored = try await connection.query("SELECT version FROM chorus_schema", logger: self.logger).collect().first?.decode(Int.self)
-        if let stored, stored > Self.schemaVersion {
-          throw StoreError.invalid(
-            "the database \(self.location.database) holds Chorus store schema version \(stored); this chorusd knows version \(Self.schemaVersion) at most: upgrade chorusd (an older one must not write a newer schema)"
-          )
-        }
-        for version in (stored ?? 0)..<Self.schemaVersion {
-          for statement in Self.migrations[version] { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
-        }
-        try await connection.query(
-          "INSERT INTO chorus_schema (version) VALUES (\(Self.schemaVersion)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
-          logger: self.logger)
-        try await connection.query("COMMIT", logger: self.logger)
-      } catch {
-        _ = try? await connection.query("ROLLBACK", logger: self.logger)
-        throw error
+    }
+    try await transaction { connection in
+      try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: self.logger)
+      try await connection.query(
+        "CREATE TABLE IF NOT EXISTS chorus_schema (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), version integer NOT NULL)",
+        logger: self.logger)
+      let stored = try await connection.query("SELECT version FROM chorus_schema", logger: self.logger).collect().first?.decode(Int.self)
+      if let stored, stored > Self.schemaVersion {
+        throw StoreError.invalid(
+          "the database \(self.location.database) holds Chorus store schema version \(stored); this chorusd knows version \(Self.schemaVersion) at most: upgrade chorusd (an older one must not write a newer schema)"
+        )
       }
+      for version in (stored ?? 0)..<Self.schemaVersion {
+        for statement in Self.migrations[version] { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger) }
+      }
+      try await connection.query(
+        "INSERT INTO chorus_schema (version) VALUES (\(Self.schemaVersion)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version",
+        logger: self.logger)
     }
   }
 
