@@ -69,7 +69,7 @@ public final class PostgresDatabase: Sendable {
       }
       defer { group.cancelAll() }
       guard let first = try await group.next(), let result = first else {
-        throw StoreError.unavailable("PostgreSQL at \(location) did not answer within \(limit)")
+        throw StoreError.unavailable("PostgreSQL did not answer within \(limit)")
       }
       return result
     }
@@ -120,7 +120,7 @@ public final class PostgresDatabase: Sendable {
         }
         defer { group.cancelAll() }
         guard let first = try await group.next(), let result = first else {
-          throw StoreError.unavailable("PostgreSQL at \(location) did not answer within \(Self.callTimeout)")
+          throw StoreError.unavailable("PostgreSQL did not answer within \(Self.callTimeout)")
         }
         return result
       }
@@ -130,7 +130,7 @@ public final class PostgresDatabase: Sendable {
     } catch {
       if Task.isCancelled { throw CancellationError() }
       let mapped = Self.map(error, location: location)
-      if case .unavailable(let why) = mapped { markDown(why) }
+      if case .unavailable(let why) = mapped { markDown(why, detail: String(describing: error)) }
       throw mapped
     }
   }
@@ -170,7 +170,7 @@ public final class PostgresDatabase: Sendable {
     }
   }
 
-  private func markDown(_ why: String) {
+  private func markDown(_ why: String, detail: String) {
     let (start, listeners) = availability.withLock { state -> (Bool, [@Sendable (String?) -> Void]) in
       let wasUp = state.down == nil
       state.down = why
@@ -179,7 +179,7 @@ public final class PostgresDatabase: Sendable {
       return (start, wasUp ? state.listeners : [])
     }
     if !listeners.isEmpty {
-      logger.warning("PostgreSQL store unavailable; collection calls answer UNAVAILABLE until it is back", metadata: ["store": "\(location)", "why": "\(why)"])
+      logger.warning("PostgreSQL store unavailable; collection calls answer UNAVAILABLE until it is back", metadata: ["store": "\(location)", "why": "\(why)", "detail": "\(detail)"])
       for listener in listeners { listener(why) }
     }
     guard start else { return }
@@ -209,7 +209,8 @@ public final class PostgresDatabase: Sendable {
 
   // MARK: Errors
 
-  /// A failure as the callers see it: the database gone → unavailable; a missing table (the collection was deleted
+  /// A failure as the callers see it (without the store's address, which is the operator's business: the log and
+  /// start-up messages name it): the database gone → unavailable; a missing table (the collection was deleted
   /// by another daemon meanwhile) → `tableMissing`; anything else → database, with PostgreSQL's own message.
   static func map(_ error: any Error, location: PostgresLocation) -> StoreError {
     if let error = error as? StoreError { return error }
@@ -218,7 +219,7 @@ public final class PostgresDatabase: Sendable {
     }
     guard let error = error as? PSQLError else {
       // NIO's connect errors (refused, no such socket) arrive as they are.
-      return .unavailable("cannot reach PostgreSQL at \(location): \(error)")
+      return .unavailable("cannot reach PostgreSQL")
     }
     switch error.code {
     case .server:
@@ -227,16 +228,15 @@ public final class PostgresDatabase: Sendable {
       // Class 08: connection exceptions; 57P01–57P03: the server shutting down or starting; 53300: too many
       // connections; 28: authentication (a password changed under a running daemon).
       if state.hasPrefix("08") || state.hasPrefix("57P") || state == "53300" || state.hasPrefix("28") {
-        return .unavailable("PostgreSQL at \(location): \(message)")
+        return .unavailable("PostgreSQL: \(message)")
       }
       if state == "42P01" { return .tableMissing(message) }
-      return .database("PostgreSQL at \(location): \(message) (SQLSTATE \(state))")
+      return .database("PostgreSQL: \(message) (SQLSTATE \(state))")
     case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed:
-      let underlying = error.underlying.map { ": \($0)" } ?? ""
-      return .unavailable("lost the connection to PostgreSQL at \(location) (\(error.code)\(underlying))")
+      return .unavailable("lost the connection to PostgreSQL (\(error.code))")
     case .queryCancelled: return .unavailable("the query was cancelled")
-    case .sslUnsupported: return .unavailable("PostgreSQL at \(location) does not offer TLS, and the store URL asks for it (sslmode)")
-    default: return .database("PostgreSQL at \(location): \(String(reflecting: error))")
+    case .sslUnsupported: return .unavailable("PostgreSQL does not offer TLS, and the store URL asks for it (sslmode)")
+    default: return .database("PostgreSQL: unexpected \(error.code)")
     }
   }
 
@@ -258,6 +258,9 @@ public final class PostgresDatabase: Sendable {
     }
     if let error = error as? PSQLError, error.code == .authMechanismRequiresPassword {
       return .invalid("PostgreSQL at \(location) asks user '\(location.user)' for a password, and none was found (store_password_file, PGPASSWORD or ~/.pgpass)")
+    }
+    if !(error is PSQLError), !(error is StoreError) {
+      return .invalid("cannot reach PostgreSQL at \(location): \(error)")
     }
     // At start-up there is nothing to retry for the caller: the message alone, without the serving-time advice.
     switch map(error, location: location) {
