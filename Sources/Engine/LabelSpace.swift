@@ -29,11 +29,12 @@ final class LabelSpace: Sendable {
   private func computeEmbeddings() async throws -> [[Float]] {
     // Internal work: never refused by the text queue's limit.
     let vectors = try await text.embed(head.prompts, options: EmbedOptions(), exempt: true).map { (try? $0.get().vector) ?? [] }
-    let perClass = head.templates.count
     // A class's embedding: the unit-length mean of its prompts' unit vectors.
-    let classes = stride(from: 0, to: vectors.count, by: perClass).map { start -> [Float] in
+    var start = 0
+    let classes = head.classPrompts.map { prompts -> [Float] in
       var sum = [Float](repeating: 0, count: vectors[start].count)
-      for vector in vectors[start..<(start + perClass)] { for (d, value) in vector.enumerated() { sum[d] += value } }
+      for vector in vectors[start..<(start + prompts.count)] { for (d, value) in vector.enumerated() { sum[d] += value } }
+      start += prompts.count
       return l2Normalized(sum)
     }
     ready.withLock { $0 = classes }

@@ -54,6 +54,31 @@ final class AudioEngineTests: XCTestCase {
     XCTAssertLessThan(maxAbsDifference(projected, l2Normalized(expected)), 1e-5)
   }
 
+  /// A two-layer head (Linear, GELU, Linear as nn.Sequential names them) computes W₂·GELU(W₁·x + b₁) + b₂.
+  func testTwoLayerProjectionHead() async throws {
+    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("whisper-mlp-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let source = fixtures.appendingPathComponent("whisper-tiny-random")
+    for name in ["model.safetensors", "config.json", "preprocessor_config.json"] {
+      try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+    }
+    let w1: [Float] = (0..<32 * 64).map { Float(($0 * 37) % 23) / 23 - 0.5 }, b1: [Float] = (0..<32).map { Float($0 % 5) / 10 - 0.2 }
+    let w2: [Float] = (0..<24 * 32).map { Float(($0 * 11) % 19) / 19 - 0.5 }, b2: [Float] = (0..<24).map { Float($0) / 50 }
+    try Self.safetensors(["0.weight": ([32, 64], w1), "0.bias": ([32], b1), "2.weight": ([24, 32], w2), "2.bias": ([24], b2)])
+      .write(to: directory.appendingPathComponent("projection.safetensors"))
+    let head = try XCTUnwrap(try ModelDirectory.load(directory.path).audioProjection)
+    XCTAssertEqual(head.layers.count, 2)
+    XCTAssertEqual(head.outputDimension, 24)
+    let input = l2Normalized((0..<64).map { Float(($0 * 13) % 7) - 3 })
+    let hidden = (0..<32).map { row -> Float in
+      let z = (0..<64).reduce(b1[row]) { $0 + w1[row * 64 + $1] * input[$1] }
+      return 0.5 * z * (1 + Float(erf(Double(z) / 2.0.squareRoot())))
+    }
+    let expected = (0..<24).map { row in (0..<32).reduce(b2[row]) { $0 + w2[row * 32 + $1] * hidden[$1] } }
+    XCTAssertLessThan(maxAbsDifference(head.apply([input.map { $0 * 3 }])[0], expected), 1e-5, "the input is normalised first")
+  }
+
   /// A long clip stops between windows when its caller leaves: cancelled early, a 20-minute clip ends in a
   /// fraction of the time it takes whole.
   func testALongClipStopsBetweenWindowsWhenTheCallerLeaves() async throws {

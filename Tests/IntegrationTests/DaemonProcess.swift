@@ -54,7 +54,7 @@ final class DaemonProcess: @unchecked Sendable {
   }
 
   /// Starts and waits until the health check says SERVING.
-  func startServing(timeout: TimeInterval = 20) async throws {
+  func startServing(timeout: TimeInterval = 60) async throws {
     try start()
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {

@@ -38,7 +38,7 @@ class Daemon:
     """A real chorusd on its own socket; `store` is a postgresql:// URL for the PostgreSQL backend, None for the
     embedded one."""
 
-    def __init__(self, directory, extra_args=(), data_dir=None, start_timeout=20.0, store=None, env=None):
+    def __init__(self, directory, extra_args=(), data_dir=None, start_timeout=60.0, store=None, env=None):
         self.directory = directory
         self.socket = os.path.join(directory, "chorus.sock")
         self.http_socket = os.path.join(directory, "http.sock")
