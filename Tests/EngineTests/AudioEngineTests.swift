@@ -14,13 +14,9 @@ final class AudioEngineTests: XCTestCase {
   let tests = fixtures.deletingLastPathComponent().deletingLastPathComponent()
 
   func testProjectionHeadMapsWindowsIntoTheTextSpace() async throws {
-    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("whisper-head-\(UUID().uuidString.prefix(6))")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
     let source = fixtures.appendingPathComponent("whisper-tiny-random")
-    for name in ["model.safetensors", "config.json", "preprocessor_config.json"] {
-      try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(name))
-    }
+    let directory = try Self.copyOfTinyWhisper()
+    defer { try? FileManager.default.removeItem(at: directory) }
     // A head 64 → 24 (tiny-clip's text dimension) with known weights.
     let weight: [Float] = (0..<24 * 64).map { (index: Int) -> Float in Float((index * 37) % 17) / 17 - 0.5 }
     let bias: [Float] = (0..<24).map { (index: Int) -> Float in Float(index) / 100 }
@@ -56,13 +52,8 @@ final class AudioEngineTests: XCTestCase {
 
   /// A two-layer head (Linear, GELU, Linear as nn.Sequential names them) computes W₂·GELU(W₁·x + b₁) + b₂.
   func testTwoLayerProjectionHead() async throws {
-    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("whisper-mlp-\(UUID().uuidString.prefix(6))")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let directory = try Self.copyOfTinyWhisper()
     defer { try? FileManager.default.removeItem(at: directory) }
-    let source = fixtures.appendingPathComponent("whisper-tiny-random")
-    for name in ["model.safetensors", "config.json", "preprocessor_config.json"] {
-      try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(name))
-    }
     let w1: [Float] = (0..<32 * 64).map { Float(($0 * 37) % 23) / 23 - 0.5 }, b1: [Float] = (0..<32).map { Float($0 % 5) / 10 - 0.2 }
     let w2: [Float] = (0..<24 * 32).map { Float(($0 * 11) % 19) / 19 - 0.5 }, b2: [Float] = (0..<24).map { Float($0) / 50 }
     try Self.safetensors(["0.weight": ([32, 64], w1), "0.bias": ([32], b1), "2.weight": ([24, 32], w2), "2.bias": ([24], b2)])
@@ -77,6 +68,17 @@ final class AudioEngineTests: XCTestCase {
     }
     let expected = (0..<24).map { row in (0..<32).reduce(b2[row]) { $0 + w2[row * 32 + $1] * hidden[$1] } }
     XCTAssertLessThan(maxAbsDifference(head.apply([input.map { $0 * 3 }])[0], expected), 1e-5, "the input is normalised first")
+  }
+
+  /// A fresh copy of the tiny random Whisper directory (weights, config, preprocessing), to give a head.
+  static func copyOfTinyWhisper() throws -> URL {
+    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("whisper-head-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let source = fixtures.appendingPathComponent("whisper-tiny-random")
+    for name in ["model.safetensors", "config.json", "preprocessor_config.json"] {
+      try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: directory.appendingPathComponent(name))
+    }
+    return directory
   }
 
   /// A long clip stops between windows when its caller leaves: cancelled early, a 20-minute clip ends in a
