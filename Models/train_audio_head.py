@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluate_starter_images import Daemon, ROOT, STAMPS, stubs  # noqa: E402
+from evaluate_starter_images import embed as shared_embed  # noqa: E402
 
 ENCODER = ROOT / "Models" / "whisper-base-encoder"
 OUT = ROOT / "Models" / "heads" / "whisper-base-encoder"
@@ -207,18 +208,7 @@ def pairs(work):
 
 
 def embed(daemon, space, inputs, batch=16):
-    from chorus.v1 import common_pb2, embedding_pb2, embedding_pb2_grpc
-    stub = embedding_pb2_grpc.EmbeddingServiceStub(daemon.channel)
-    out = []
-    for start in range(0, len(inputs), batch):
-        request = embedding_pb2.EmbedRequest(space=space, inputs=[common_pb2.Input(**i) for i in inputs[start:start + batch]])
-        for result in stub.Embed(request, timeout=900).results:
-            if result.WhichOneof("outcome") != "embedding":
-                raise SystemExit(f"embedding failed: {result.error.message}")
-            out.append(list(result.embedding.vector))
-        if start // batch % 20 == 0:
-            print(f"  {space}: {start + batch}/{len(inputs)}", flush=True)
-    return np.array(out, dtype=np.float64)
+    return np.array(shared_embed(daemon, inputs, batch=batch, space=space), dtype=np.float64)
 
 
 def unit(x):
