@@ -34,4 +34,35 @@ final class EfficientNetParityTests: XCTestCase {
     }
     print("EfficientNet-Lite0 parity: \(files.count) photos, max abs logit difference \(worst)")
   }
+
+  /// A broken ConSE head configuration stops loading with the file and what is expected.
+  func testBadClassPromptsAreRefusedByName() throws {
+    let source = TextParityTests.models.appendingPathComponent("efficientnet-lite0")
+    let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("effnet-bad-\(UUID().uuidString.prefix(6))")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    for name in ["model.safetensors", "labels.txt", "preprocessor_config.json"] {
+      try FileManager.default.createSymbolicLink(at: directory.appendingPathComponent(name), withDestinationURL: source.appendingPathComponent(name))
+    }
+    var config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as? [String: Any])
+    let cases: [(prompts: String?, temperature: Double, expected: String)] = [
+      (nil, 2, "missing, unreadable or without a \"prompts\" list"),
+      (#"{"prompts": "not a list"}"#, 2, "missing, unreadable or without a \"prompts\" list"),
+      (#"{"prompts": [["a"], ["b"]]}"#, 2, "2 prompt lists for 1000 classes"),
+      (nil, 0, "'conse.temperature' must be a positive number"),
+    ]
+    for (prompts, temperature, expected) in cases {
+      let file = directory.appendingPathComponent("class_prompts.json")
+      try? FileManager.default.removeItem(at: file)
+      if let prompts { try prompts.write(to: file, atomically: true, encoding: .utf8) }
+      var conse = try XCTUnwrap(config["conse"] as? [String: Any])
+      conse["temperature"] = temperature
+      if temperature == 0 { conse["class_prompts"] = nil; conse["templates"] = ["a photo of a {}."] }
+      config["conse"] = conse
+      try JSONSerialization.data(withJSONObject: config).write(to: directory.appendingPathComponent("config.json"))
+      XCTAssertThrowsError(try ModelDirectory.load(directory.path)) { error in
+        XCTAssertTrue("\(error)".contains(expected), "\(error)")
+      }
+    }
+  }
 }
